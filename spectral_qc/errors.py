@@ -1,0 +1,48 @@
+"""Exceptions raised by spectral_qc.
+
+Every error a user can cause derives from :class:`SpectralQCError`; the command line
+maps :class:`ConfigError` to exit code 2 and :class:`NumericalFailure` to exit code 3.
+"""
+
+
+class SpectralQCError(Exception):
+    """Base class of all errors raised by spectral_qc."""
+
+
+class ConfigError(SpectralQCError, ValueError):
+    """Bad input: names the key, the value and what is allowed (CLI exit code 2)."""
+
+
+class NumericalFailure(SpectralQCError, RuntimeError):
+    """A run stopped because the numerical solution is no longer trustworthy (exit 3).
+
+    Attributes
+    ----------
+    time : float
+        Simulation time at which the failure was detected.
+    quantity : str
+        Name of the diagnostic that failed (e.g. ``"min_rho"``, ``"spectral_tail"``).
+    value : float
+        Its value at that time.
+    diagnostics : xarray.Dataset or None
+        The diagnostics recorded up to and including the failing time.
+    """
+
+    def __init__(self, message, *, time, quantity, value, diagnostics=None):
+        super().__init__(message)
+        self.time = time
+        self.quantity = quantity
+        self.value = value
+        self.diagnostics = diagnostics
+
+
+class PositivityLost(NumericalFailure):
+    """min ϱ or min eig P fell below its tolerance."""
+
+
+class NonFiniteState(NumericalFailure):
+    """The state contains NaN or infinity."""
+
+
+class InstabilityDetected(NumericalFailure):
+    """Short-wave growth: the spectral tail passed its threshold or grows too fast."""
