@@ -1,0 +1,1 @@
+"""spectral_qc test suite."""
