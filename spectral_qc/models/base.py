@@ -1,0 +1,195 @@
+"""The transport core shared by every model.
+
+All models of spectral_qc have the form (docs/models.md)
+
+.. math::
+
+    X = \\frac1S \\operatorname{Tr}(P ∇𝒦) × n, \\qquad
+    ∂_t ϱ = -\\operatorname{div}(ϱ X), \\qquad
+    ∂_t P = -X·∇P - \\frac{i}{ħ} [𝒦, P],
+
+with an N×N Hermitian *generator* 𝒦(n) that is the only thing a model defines
+(:meth:`Model.generator_from_fields`). Equivalently, with 𝒫 = ϱP (paper eq. 52),
+``iħ ∂t𝒫 + iħ div(X𝒫) = [𝒦, 𝒫]``.
+
+The core evaluates, once per stage, the grid fields of a state (:class:`Fields`:
+ϱ, ∇ϱ, P, ∇P), and from them the velocity and the two parts of the tendency: the
+transport part (advanced by Runge–Kutta in the integrator) and the local rotation
+``-(i/ħ)[𝒦, P]`` (advanced exactly, per grid point, by a unitary conjugation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import hermitian as hm
+from ..sphere import integrate
+from ..states import State
+
+
+@dataclass
+class Fields:
+    """Grid fields of one state, computed once per stage.
+
+    Attributes
+    ----------
+    rho : (nlat, nphi) real — ϱ
+    grad_rho : (2, nlat, nphi) real — (∂θϱ, ∂φϱ/sinθ)
+    p : (N², nlat, nphi) real — components of P in the Hermitian basis
+    grad_p : (2, N², nlat, nphi) real — their gradients
+    """
+
+    rho: np.ndarray
+    grad_rho: np.ndarray
+    p: np.ndarray
+    grad_p: np.ndarray
+
+    @property
+    def P(self):
+        """P as a complex matrix field (N, N, nlat, nphi)."""
+        return hm.from_components(self.p)
+
+    @property
+    def grad_P(self):
+        """∇P as complex matrix fields (2, N, N, nlat, nphi)."""
+        return np.stack([hm.from_components(self.grad_p[0]), hm.from_components(self.grad_p[1])])
+
+
+class Model:
+    """Base class: a model is its generator 𝒦; the transport is shared.
+
+    Parameters
+    ----------
+    grid : SphereGrid
+    hamiltonian : object with ``.N`` and ``.evaluate(n) -> (N, N, ...)``
+        The hybrid Hamiltonian H(n).
+    hbar : float > 0
+        Reduced Planck constant ħ (same units as H × time).
+    spin_magnitude : float > 0
+        S in the Lie–Poisson bracket {f, g} = (1/S) n·(∇f × ∇g).
+
+    Attributes
+    ----------
+    H : (N, N, nlat, nphi) complex — H on the grid
+    h : (N², nlat, nphi) real — its Hermitian-basis components
+    grad_h : (2, N², nlat, nphi) real — their gradients (computed once)
+    """
+
+    name = "base"
+
+    def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
+        self.grid = grid
+        self.hamiltonian = hamiltonian
+        self.N = int(hamiltonian.N)
+        self.hbar = float(hbar)
+        self.spin_magnitude = float(spin_magnitude)
+        self.H = np.asarray(hamiltonian.evaluate(grid.n), complex)
+        self.h = hm.to_components(self.H)
+        self.h_lm = grid.analysis(self.h)
+        self.grad_h = grid.gradient(self.h_lm)
+        self._identity_component = 1.0 / np.sqrt(self.N)  # p_0 when Tr P = 1
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(N={self.N}, hbar={self.hbar}, "
+                f"spin_magnitude={self.spin_magnitude}, lmax={self.grid.lmax})")
+
+    # ----------------------------------------------------------------- fields
+    def fields(self, state: State) -> Fields:
+        """Grid fields (ϱ, ∇ϱ, P, ∇P) of a state; ``2 + 2N²`` transforms (2 for N = 1)."""
+        g = self.grid
+        rho = g.synthesis(state.rho_lm)
+        grad_rho = g.gradient(state.rho_lm)
+        if self.N == 1:  # P ≡ 1: nothing to transform
+            p = np.ones((1,) + g.shape)
+            grad_p = np.zeros((2, 1) + g.shape)
+        else:
+            p = g.synthesis(state.p_lm)
+            grad_p = g.gradient(state.p_lm)
+        return Fields(rho, grad_rho, p, grad_p)
+
+    # -------------------------------------------------------------- generator
+    def generator_from_fields(self, f: Fields) -> np.ndarray:
+        """𝒦 on the grid, ``(N, N, nlat, nphi)`` complex Hermitian. Subclasses override."""
+        raise NotImplementedError
+
+    def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
+        """Tr(P ∇𝒦), ``(2, nlat, nphi)`` real.
+
+        Default: ``∇Tr(P𝒦) − Tr(𝒦∇P)`` (one analysis and one gradient, however large N);
+        models with a static generator override it with precomputed gradients.
+        """
+        if K is None:
+            K = self.generator_from_fields(f)
+        return self.product_rule_gradient(f, hm.to_components(K))
+
+    def product_rule_gradient(self, f: Fields, k) -> np.ndarray:
+        """Tr(P∇K) = ∇Tr(PK) − Tr(K∇P) for K with real components ``k`` ``(N², nlat, nphi)``.
+
+        Costs one analysis and one gradient instead of N² of each.
+        """
+        g = self.grid
+        grad_pk = g.gradient(g.analysis(np.einsum("a...,a...->...", f.p, k)))
+        return grad_pk - np.einsum("a...,ka...->k...", k, f.grad_p)
+
+    def generator(self, state: State) -> np.ndarray:
+        """𝒦 on the grid for a state: ``(N, N, nlat, nphi)`` complex Hermitian."""
+        return self.generator_from_fields(self.fields(state))
+
+    # --------------------------------------------------------------- velocity
+    def velocity_from_fields(self, f: Fields, K=None) -> np.ndarray:
+        """X = (1/S) Tr(P∇𝒦) × n = (1/S)(V_φ, −V_θ) with V = Tr(P∇𝒦); ``(2, nlat, nphi)``."""
+        v = self.expected_generator_gradient(f, K)
+        return np.stack([v[1], -v[0]]) / self.spin_magnitude
+
+    def velocity(self, state: State):
+        """Velocity X = (X_θ, X_φ) in orthonormal components, each ``(nlat, nphi)``."""
+        x = self.velocity_from_fields(self.fields(state))
+        return x[0], x[1]
+
+    # --------------------------------------------------------------- tendency
+    def transport_tendency(self, state: State, f: Fields | None = None):
+        """Spectral transport part of the tendency.
+
+        Returns
+        -------
+        drho_lm : (nlm,) — coefficients of −div(ϱX)
+        dp_lm : (N², nlm) — coefficients of −X·∇P (zeros for N = 1)
+        """
+        g = self.grid
+        f = self.fields(state) if f is None else f
+        x = self.velocity_from_fields(f)
+        s_lm, _ = g.vector_analysis(f.rho * x[0], f.rho * x[1])
+        drho_lm = g.l * (g.l + 1) * s_lm  # −div = +l(l+1) S_lm
+        if self.N == 1:
+            return drho_lm, np.zeros_like(state.p_lm)
+        adv = x[0] * f.grad_p[0] + x[1] * f.grad_p[1]
+        dp_lm = np.zeros_like(state.p_lm)
+        dp_lm[1:] = -g.analysis(adv[1:])  # the identity component is constant (Tr P = 1)
+        return drho_lm, dp_lm
+
+    def tendency(self, state: State):
+        """Full tendency on the grid (contract §5).
+
+        Returns
+        -------
+        drho_dt : (nlat, nphi) — −div(ϱX)
+        dP_dt : (N, N, nlat, nphi) complex — −X·∇P − (i/ħ)[𝒦, P]
+        """
+        g = self.grid
+        f = self.fields(state)
+        drho_lm, dp_lm = self.transport_tendency(state, f)
+        K = self.generator_from_fields(f)
+        dP = hm.from_components(g.synthesis(dp_lm)) if self.N > 1 else 0 * f.P
+        dP = dP - 1j / self.hbar * hm.commutator(K, f.P)
+        return g.synthesis(drho_lm), dP
+
+    # ----------------------------------------------------------------- energy
+    def energy_from_fields(self, f: Fields) -> float:
+        """h = ∫ ϱ Tr(P H) dA (paper eq. 50 without the ħ-term)."""
+        return float(integrate(self.grid, f.rho * np.einsum("a...,a...->...", f.p, self.h)))
+
+    def energy(self, state: State) -> float:
+        """Model energy (the conserved Hamiltonian functional), a float."""
+        return self.energy_from_fields(self.fields(state))

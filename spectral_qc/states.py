@@ -1,0 +1,140 @@
+"""The state (ϱ, P) and its initial conditions.
+
+A :class:`State` holds the classical density ϱ(n) and the local quantum density matrix
+P(n) as spectral coefficients: ``rho_lm`` ``(nlm,)`` and ``p_lm`` ``(N², nlm)``, the
+latter the real components of P in the Hermitian basis of :mod:`spectral_qc.hermitian`.
+The density-valued operator of the paper (eq. 52) is 𝒫 = ϱP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import hermitian as hm
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class State:
+    """Spectral state of the hybrid system.
+
+    Attributes
+    ----------
+    rho_lm : ndarray (nlm,), complex
+        Coefficients of ϱ, normalized so that ∫ϱ dA = 1.
+    p_lm : ndarray (N², nlm), complex
+        Coefficients of the Hermitian-basis components of P (Tr P = 1 pointwise).
+    """
+
+    rho_lm: np.ndarray
+    p_lm: np.ndarray
+
+    @property
+    def N(self) -> int:
+        """Number of quantum levels."""
+        return hm.size_from_components(self.p_lm.shape[0])
+
+    def copy(self) -> "State":
+        return State(self.rho_lm.copy(), self.p_lm.copy())
+
+
+def state_from_grid(grid, rho, P) -> State:
+    """Build a State from grid values.
+
+    Parameters
+    ----------
+    grid : SphereGrid
+    rho : array_like (nlat, nphi), real
+    P : array_like (N, N, nlat, nphi), complex Hermitian
+
+    Returns
+    -------
+    State
+    """
+    rho = np.asarray(rho, dtype=float)
+    P = np.asarray(P)
+    if rho.shape != grid.shape:
+        raise ValueError(f"rho must have shape {grid.shape} (nlat, nphi), got {rho.shape}")
+    if P.ndim != 4 or P.shape[0] != P.shape[1] or P.shape[2:] != grid.shape:
+        raise ValueError(f"P must have shape (N, N, {grid.nlat}, {grid.nphi}), got {P.shape}")
+    if not hm.is_hermitian(P, tol=1e-10 * max(1.0, np.abs(P).max())):
+        raise ValueError("P is not Hermitian at every grid point")
+    return State(grid.analysis(rho), grid.analysis(hm.to_components(P)))
+
+
+def von_mises_fisher(grid, center, kappa) -> np.ndarray:
+    """ϱ0(n) = C exp(κ (n·n0 − 1)) on the grid, with ∫ϱ0 dA = 1 exactly (analytic C).
+
+    C = κ / (2π (1 − e^{−2κ})) for κ > 0 and 1/(4π) for κ = 0.
+
+    Parameters
+    ----------
+    center : array_like (3,), non-zero (normalized here)
+    kappa : float ≥ 0, concentration
+
+    Returns
+    -------
+    ndarray (nlat, nphi)
+    """
+    c = np.asarray(center, float)
+    norm = np.linalg.norm(c)
+    if c.shape != (3,) or norm == 0:
+        raise ConfigError(f"initial.classical.center = {center!r}: must be a non-zero 3-vector")
+    if kappa < 0:
+        raise ConfigError(f"initial.classical.kappa = {kappa}: must be ≥ 0")
+    c = c / norm
+    cos_ang = np.tensordot(c, grid.n, axes=1)
+    if kappa == 0:
+        return np.full(grid.shape, 1 / (4 * np.pi))
+    return kappa / (2 * np.pi * -np.expm1(-2 * kappa)) * np.exp(kappa * (cos_ang - 1))
+
+
+def mixture(grid, components) -> np.ndarray:
+    """Weighted sum of von Mises–Fisher densities, renormalized to unit mass.
+
+    ``components`` is a sequence of ``(center, kappa, weight)``.
+    """
+    weights = np.array([w for _, _, w in components], float)
+    total = sum(w * von_mises_fisher(grid, c, k) for c, k, w in components)
+    return total / weights.sum()
+
+
+def uniform_density_matrix(grid, density) -> np.ndarray:
+    """P(n) = ρ0 at every point; ``density`` (N, N) → ``(N, N, nlat, nphi)``."""
+    d = np.asarray(density, complex)
+    return np.broadcast_to(d[:, :, None, None], d.shape + grid.shape).copy()
+
+
+def density_matrix_field(grid, func) -> np.ndarray:
+    """P(n) from a callable ``func(n) -> (N, N, ...)`` evaluated on ``grid.n`` (3, nlat, nphi).
+
+    The result is checked to be Hermitian with unit trace (tolerance 1e-10).
+    """
+    P = np.asarray(func(grid.n), complex)
+    if P.ndim != 4 or P.shape[2:] != grid.shape:
+        raise ValueError(f"P(n) callable must return (N, N, {grid.nlat}, {grid.nphi}), "
+                         f"got {P.shape}")
+    if np.max(np.abs(hm.trace(P) - 1)) > 1e-10:
+        raise ValueError("P(n) callable: Tr P must equal 1 at every point")
+    return P
+
+
+def bloch_density(bloch) -> np.ndarray:
+    """Qubit density matrix (1 + b·σ)/2 from a Bloch vector, |b| ≤ 1."""
+    b = np.asarray(bloch, float)
+    sig = hm.basis(2)[1:] * np.sqrt(2)
+    return 0.5 * (np.eye(2) + np.einsum("a,aij->ij", b, sig))
+
+
+def spin_coherent_field(grid, axis_tilt=1.0) -> np.ndarray:
+    """A correlated pure qubit state: P(n) = (1 + m(n)·σ)/2 with m the unit vector of
+    ``(nx, ny, axis_tilt·nz)`` — the qubit Bloch vector follows the classical spin.
+
+    Returns ``(2, 2, nlat, nphi)``.
+    """
+    m = grid.n * np.array([1.0, 1.0, axis_tilt])[:, None, None]
+    m = m / np.linalg.norm(m, axis=0)
+    sig = hm.basis(2)[1:] * np.sqrt(2)
+    return 0.5 * (np.eye(2)[:, :, None, None] + np.einsum("a...,aij->ij...", m, sig))
