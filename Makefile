@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/spectral-qc demo --out out/demo
 
 test: $(STAMP)
-	@$(BIN)/python -m pytest -q; rc=$$?; \
+	@OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 validate: $(STAMP)

@@ -10,6 +10,8 @@ from importlib.metadata import PackageNotFoundError, version
 from .errors import (ConfigError, InstabilityDetected, NonFiniteState, NumericalFailure,
                      PositivityLost, SpectralQCError)
 from .sphere import SphereGrid
+from .simulation import Simulation, StopCriteria
+from . import exact
 
 try:
     __version__ = version("spectral_qc")
@@ -17,6 +19,6 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "SphereGrid", "ConfigError", "InstabilityDetected", "NonFiniteState", "NumericalFailure",
+    "SphereGrid", "Simulation", "StopCriteria", "exact", "ConfigError", "InstabilityDetected", "NonFiniteState", "NumericalFailure",
     "PositivityLost", "SpectralQCError", "__version__",
 ]

@@ -35,12 +35,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import hermitian as hm
-from ..sphere import heat_kernel, integrate
+from ..sphere import integrate
 from . import register_model
 from .base import Fields, Model
-
-#: Regularizations of the hybrid model and whether they need α > 0.
-REGULARIZATIONS = {"none": False, "heat_kernel": True}
+from .regularizations import REGULARIZATIONS
 
 
 def poisson_bracket_sum(grad_P, grad_H, spin_magnitude):
@@ -97,9 +95,10 @@ class Hybrid(Model):
     ----------
     grid, hamiltonian, hbar, spin_magnitude
         As for :class:`~spectral_qc.models.base.Model`.
-    regularization : {"none", "heat_kernel"}
-        ``"none"``: the model exactly as in the paper. ``"heat_kernel"``: the smoothed
-        Hamiltonian h_α (module docstring), requires ``alpha > 0``.
+    regularization : str
+        A name from :data:`~.regularizations.REGULARIZATIONS`. ``"none"``: the model exactly
+        as in the paper. ``"heat_kernel"``: the smoothed Hamiltonian h_α (module
+        docstring), requires ``alpha > 0``.
     alpha : float ≥ 0
         Heat-kernel time α in S_α = exp(α∇²) (unit sphere; degree l is damped by
         exp(−α l(l+1))).
@@ -111,15 +110,17 @@ class Hybrid(Model):
         if regularization not in REGULARIZATIONS:
             raise ValueError(f"model.regularization = {regularization!r}: unknown; valid: "
                              f"{sorted(REGULARIZATIONS)}")
-        if REGULARIZATIONS[regularization] and not alpha > 0:
+        reg = REGULARIZATIONS[regularization]
+        if reg.needs_alpha and not alpha > 0:
             raise ValueError(f"model.alpha = {alpha}: regularization {regularization!r} "
                              "needs alpha > 0")
-        if not REGULARIZATIONS[regularization] and alpha != 0:
+        if not reg.needs_alpha and alpha != 0:
             raise ValueError(f"model.alpha = {alpha}: must be 0 with regularization "
                              f"{regularization!r}")
         super().__init__(grid, hamiltonian, **kw)
         self.regularization = regularization
         self.alpha = float(alpha)
+        self.regularizer = reg(grid, alpha)
         self._grad_H = np.stack([hm.from_components(self.grad_h[0]),
                                  hm.from_components(self.grad_h[1])])
 
@@ -127,33 +128,12 @@ class Hybrid(Model):
         return super().__repr__()[:-1] + f", regularization={self.regularization!r}, " \
                                          f"alpha={self.alpha})"
 
-    # ------------------------------------------------------- smoothed density
-    def _quantum_fields(self, f: Fields):
-        """(ϱ̃, ∇ϱ̃, P̃, ∇P̃) at which the ħ-part is evaluated: the state itself, or the one
-        of 𝒬 = S_α(ϱP) (ϱ̃ = Tr 𝒬, P̃ = 𝒬/ϱ̃)."""
-        if self.regularization == "none":
-            return f.rho, f.grad_rho, f.P, f.grad_P
-        g = self.grid
-        q_lm = heat_kernel(g, g.analysis(f.rho * f.p), self.alpha)
-        q = g.synthesis(q_lm)
-        grad_q = g.gradient(q_lm)
-        sqrt_n = np.sqrt(self.N)  # Tr E_0 = √N, Tr E_a = 0 otherwise
-        rho_s, grad_rho_s = sqrt_n * q[0], sqrt_n * grad_q[:, 0]
-        P_s = hm.from_components(q) / rho_s
-        grad_P_s = np.stack([(hm.from_components(grad_q[k]) - P_s * grad_rho_s[k]) / rho_s
-                             for k in range(2)])
-        return rho_s, grad_rho_s, P_s, grad_P_s
-
     def generator_from_fields(self, f: Fields) -> np.ndarray:
         """𝒦 on the grid (module docstring); ``(N, N, nlat, nphi)`` complex Hermitian."""
-        rho, grad_rho, P, grad_P = self._quantum_fields(f)
+        rho, grad_rho, P, grad_P = self.regularizer.quantum_fields(f, self.N)
         G = quantum_generator(rho, grad_rho, P, grad_P, self._grad_H, self.hbar,
                               self.spin_magnitude)
-        if self.regularization == "heat_kernel":
-            g = self.grid
-            G = hm.from_components(g.synthesis(heat_kernel(g, g.analysis(hm.to_components(G)),
-                                                           self.alpha)))
-        return self.H + G
+        return self.H + self.regularizer.smooth_generator(G)
 
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
         """Tr(P∇𝒦) = Tr(P∇H) (precomputed ∇H) + Tr(P∇G) (by the product rule, 2 transforms)."""
@@ -164,7 +144,7 @@ class Hybrid(Model):
 
     def energy_from_fields(self, f: Fields) -> float:
         """h (eq. 50), or h_α with the ħ-part evaluated at 𝒬 = S_α𝒫."""
-        rho, grad_rho, P, grad_P = self._quantum_fields(f)
+        rho, grad_rho, P, grad_P = self.regularizer.quantum_fields(f, self.N)
         e_q = quantum_energy_density(rho, grad_rho, P, grad_P, self._grad_H, self.hbar,
                                      self.spin_magnitude)
         return super().energy_from_fields(f) + float(integrate(self.grid, e_q))

@@ -1,0 +1,212 @@
+"""Diagnostics: invariants, positivity and resolution, declared once with their metadata.
+
+Each :class:`Diagnostic` has a name (the variable name in ``diagnostics.nc``, contract
+§4), a long name, units, extra dimensions, and a function of a :class:`Snapshot` (model,
+state and its grid fields, with shared intermediate results computed once). Add one with
+:func:`add_diagnostic`; :func:`evaluate` computes them all.
+
+Units: ``"1"`` is dimensionless; energies are in the units of H.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import hermitian as hm
+from .sphere import integrate, power_spectrum
+
+#: Pointwise purity defect 1 − Tr P² above which P counts as mixed (berry_casimir → NaN).
+PURE_TOLERANCE = 1e-6
+#: Fraction of the degrees counted as the spectral "tail" (the top 10%).
+TAIL_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One diagnostic: ``func(snapshot) -> float or ndarray`` of shape ``dims`` sizes."""
+
+    name: str
+    long_name: str
+    units: str
+    func: callable
+    dims: tuple = ()
+
+
+DIAGNOSTICS: dict = {}
+
+
+def add_diagnostic(name, long_name, units, dims=()):
+    """Decorator registering ``func(snapshot)`` as the diagnostic ``name``."""
+
+    def add(func):
+        DIAGNOSTICS[name] = Diagnostic(name, long_name, units, func, tuple(dims))
+        return func
+
+    return add
+
+
+@dataclass
+class Snapshot:
+    """A state with the grid fields diagnostics need, computed lazily and once."""
+
+    model: object
+    state: object
+    _cache: dict = field(default_factory=dict)
+
+    def _get(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @property
+    def fields(self):
+        return self._get("fields", lambda: self.model.fields(self.state))
+
+    @property
+    def P(self):
+        return self._get("P", lambda: self.fields.P)
+
+    @property
+    def eigenvalues(self):
+        """Pointwise eigenvalues of P, ``(N, nlat, nphi)``."""
+        return self._get("eig", lambda: hm.eigvalsh(self.P))
+
+    @property
+    def rho_q(self):
+        """ρ̂q = ∫ϱP dA, ``(N, N)`` complex."""
+        return self._get("rho_q", lambda: integrate(self.model.grid, self.fields.rho * self.P))
+
+    def integral(self, f):
+        return float(integrate(self.model.grid, f))
+
+
+@add_diagnostic("mass", "total probability ∫ϱ dA", "1")
+def mass(s):
+    return s.integral(s.fields.rho)
+
+
+@add_diagnostic("energy", "model energy h (paper eq. 50; h_alpha when regularized)", "[H]")
+def energy(s):
+    return s.model.energy_from_fields(s.fields)
+
+
+@add_diagnostic("rho_q_real", "real part of the quantum density matrix ∫ϱP dA", "1", ("i", "j"))
+def rho_q_real(s):
+    return s.rho_q.real
+
+
+@add_diagnostic("rho_q_imag", "imaginary part of the quantum density matrix ∫ϱP dA", "1",
+                ("i", "j"))
+def rho_q_imag(s):
+    return s.rho_q.imag
+
+
+@add_diagnostic("purity", "purity Tr ρ̂q² of the quantum density matrix", "1")
+def purity(s):
+    return float(np.real(np.trace(s.rho_q @ s.rho_q)))
+
+
+@add_diagnostic("min_eig_rho_q", "smallest eigenvalue of ρ̂q", "1")
+def min_eig_rho_q(s):
+    return float(np.linalg.eigvalsh(s.rho_q)[0])
+
+
+@add_diagnostic("min_rho", "minimum of ϱ over the grid", "1")
+def min_rho(s):
+    return float(s.fields.rho.min())
+
+
+@add_diagnostic("min_eig_P", "minimum over the grid of the smallest eigenvalue of P", "1")
+def min_eig_P(s):
+    return float(s.eigenvalues[0].min())
+
+
+@add_diagnostic("casimir_trP2", "eigenvalue Casimir ∫ϱ Tr P² dA", "1")
+def casimir_trP2(s):
+    return s.integral(s.fields.rho * np.sum(s.eigenvalues**2, axis=0))
+
+
+@add_diagnostic("entropy", "eigenvalue Casimir −∫ϱ Tr(P log P) dA", "1")
+def entropy(s):
+    lam = np.clip(s.eigenvalues, 0.0, None)
+    plogp = np.where(lam > 0, lam * np.log(np.where(lam > 0, lam, 1.0)), 0.0)
+    return -s.integral(s.fields.rho * plogp.sum(axis=0))
+
+
+def berry_curvature_form(P, grad_P, hbar, spin_magnitude):
+    """Ω = 1 + ħ Im Tr(P{P, P}), {P, P} = (1/S)[P_θ, P_φ]; ``(nlat, nphi)`` (paper §4.3)."""
+    pp = hm.commutator(grad_P[0], grad_P[1]) / spin_magnitude
+    return 1.0 + hbar * np.imag(hm.trace_product(P, pp))
+
+
+@add_diagnostic("berry_casimir", "Berry-curvature Casimir ∫ϱ²/Ω dA (NaN unless P is pure)", "1")
+def berry_casimir(s):
+    m, f = s.model, s.fields
+    if np.max(1 - np.sum(s.eigenvalues**2, axis=0)) > PURE_TOLERANCE:
+        return float("nan")
+    omega = berry_curvature_form(s.P, f.grad_P, m.hbar, m.spin_magnitude)
+    return s.integral(f.rho**2 / omega)
+
+
+@add_diagnostic("n_mean", "mean classical spin direction ∫ϱ n dA", "1", ("xyz",))
+def n_mean(s):
+    return integrate(s.model.grid, s.fields.rho * s.model.grid.n)
+
+
+def tail_fraction(grid, f_lm, fraction=TAIL_FRACTION):
+    """Fraction of the variance (degrees ≥ 1) in the top ``fraction`` of degrees.
+
+    ``f_lm`` ``(..., nlm)``; returns the maximum over the leading dimensions (0 for
+    fields without variance).
+    """
+    spec = power_spectrum(grid, f_lm)[..., 1:].reshape(-1, grid.lmax)
+    cut = int(np.floor((1 - fraction) * grid.lmax))
+    total = spec.sum(axis=-1)
+    tail = spec[:, cut:].sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(total > 0, tail / np.where(total > 0, total, 1), 0.0)
+    return float(frac.max())
+
+
+@add_diagnostic("spectral_tail",
+                "fraction of the variance of ϱ or P in the top 10% of degrees (max)", "1")
+def spectral_tail(s):
+    g = s.model.grid
+    return max(tail_fraction(g, s.state.rho_lm), tail_fraction(g, s.state.p_lm[1:]))
+
+
+def evaluate(model, state, names=None):
+    """Compute diagnostics of a state.
+
+    Returns
+    -------
+    dict name -> float or ndarray (``rho_q_*`` ``(N, N)``, ``n_mean`` ``(3,)``).
+    """
+    snap = Snapshot(model, state)
+    names = DIAGNOSTICS.keys() if names is None else names
+    return {n: DIAGNOSTICS[n].func(snap) for n in names}
+
+
+def to_dataset(records, N, attrs=None):
+    """Diagnostics records ``[(time, {name: value}), …]`` as an xarray.Dataset.
+
+    Variables carry ``long_name`` and ``units`` attributes; dimensions ``time``, ``i``,
+    ``j`` (N each) and ``xyz``.
+    """
+    import xarray as xr
+
+    times = np.array([t for t, _ in records], float)
+    data = {}
+    for name, diag in DIAGNOSTICS.items():
+        shape = {"i": N, "j": N, "xyz": 3}
+        empty = np.empty((0,) + tuple(shape[d] for d in diag.dims))
+        vals = np.array([r[name] for _, r in records], float) if records else empty
+        data[name] = (("time",) + diag.dims, vals,
+                      {"long_name": diag.long_name, "units": diag.units})
+    ds = xr.Dataset(data, coords={"time": ("time", times, {"long_name": "time",
+                                                           "units": "[time]"}),
+                                  "xyz": ["x", "y", "z"], "i": np.arange(N), "j": np.arange(N)},
+                    attrs=dict(attrs or {}))
+    return ds

@@ -1,0 +1,81 @@
+"""Regularizations of the hybrid model's ħ-part (docs/stability.md).
+
+A regularization decides *where* the ħ-part of the hybrid generator is evaluated and how
+its result is returned to the grid:
+
+* :meth:`Regularization.quantum_fields` gives (ϱ̃, ∇ϱ̃, P̃, ∇P̃), the state at which
+  G = δg/δ𝒬 (and the ħ-part of the energy) is evaluated;
+* :meth:`Regularization.smooth_generator` maps that G back to the generator term.
+
+Registered in :data:`REGULARIZATIONS` by name; ``needs_alpha`` says whether α > 0 is
+required (α must be 0 otherwise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import hermitian as hm
+from ..sphere import heat_kernel
+
+REGULARIZATIONS: dict = {}
+
+
+def add_regularization(cls):
+    """Class decorator registering a regularization under ``cls.name``."""
+    REGULARIZATIONS[cls.name] = cls
+    return cls
+
+
+class Regularization:
+    """The identity: the model exactly as in the paper (``"none"``)."""
+
+    name = "none"
+    needs_alpha = False
+    #: Which invariants the regularized continuum model keeps exactly.
+    keeps = ("mass", "energy", "eigenvalue Casimirs", "Berry Casimir", "positivity")
+
+    def __init__(self, grid, alpha=0.0):
+        self.grid = grid
+        self.alpha = float(alpha)
+
+    def quantum_fields(self, f, N):
+        """(ϱ̃, ∇ϱ̃, P̃, ∇P̃) for grid fields ``f`` (:class:`~.base.Fields`)."""
+        return f.rho, f.grad_rho, f.P, f.grad_P
+
+    def smooth_generator(self, G):
+        """The generator term from G ``(N, N, nlat, nphi)``."""
+        return G
+
+
+REGULARIZATIONS["none"] = Regularization
+
+
+@add_regularization
+class HeatKernel(Regularization):
+    """Smoothed ħ-part h_α(𝒫) = ∫Tr(𝒫H) dA + g(S_α𝒫), S_α = exp(α∇² ) (model.md §5).
+
+    ``𝒦_α = H + S_α G(𝒬)``, 𝒬 = S_α(ϱP), ϱ̃ = Tr 𝒬, P̃ = 𝒬/ϱ̃,
+    ∇P̃ = (∇𝒬 − P̃∇ϱ̃)/ϱ̃. Keeps the bracket: every Casimir, positivity and h_α are exact
+    invariants of the continuum model.
+    """
+
+    name = "heat_kernel"
+    needs_alpha = True
+
+    def quantum_fields(self, f, N):
+        g = self.grid
+        q_lm = heat_kernel(g, g.analysis(f.rho * f.p), self.alpha)
+        q = g.synthesis(q_lm)
+        grad_q = g.gradient(q_lm)
+        sqrt_n = np.sqrt(N)  # Tr E_0 = √N and Tr E_a = 0 otherwise
+        rho_s, grad_rho_s = sqrt_n * q[0], sqrt_n * grad_q[:, 0]
+        P_s = hm.from_components(q) / rho_s
+        grad_P_s = np.stack([(hm.from_components(grad_q[k]) - P_s * grad_rho_s[k]) / rho_s
+                             for k in range(2)])
+        return rho_s, grad_rho_s, P_s, grad_P_s
+
+    def smooth_generator(self, G):
+        g = self.grid
+        g_lm = heat_kernel(g, g.analysis(hm.to_components(G)), self.alpha)
+        return hm.from_components(g.synthesis(g_lm))
