@@ -1,0 +1,53 @@
+"""Sizes of every study, for the fast (``--fast``, part of ``make test``) and full suites.
+
+Everything that costs time is a parameter here; the studies read nothing else.
+"""
+
+FULL = {
+    "convergence_lmax": {
+        "liouville": {"lmaxes": [5, 7, 9, 11, 13, 15, 19, 23, 31, 47, 63, 95, 127],
+                      "dt": 0.0025, "scheme": "yoshida4", "t_end": 1.0, "points": 2000,
+                      "tolerance": 1e-10},
+        "ehrenfest": {"lmaxes": [11, 15, 19, 23, 31, 47, 63], "check_lmax": 63, "dt": 0.01,
+                      "scheme": "yoshida4", "t_end": 1.0, "trajectories": 1_000_000,
+                      "traj_dt": 0.02, "outputs": 10, "z_max": 3.0, "seed": 20261126},
+    },
+    "convergence_dt": {"lmax": 31, "t_end": 0.2, "dt0": 0.025, "factors": [1, 2, 4],
+                       "ref_factor": 16, "models": ["liouville", "ehrenfest", "hybrid"],
+                       "schemes": ["strang", "yoshida4"], "order_slack": 0.3},
+    "invariants": {"t_end": 1.0, "dt": 0.005, "every": 0.05,
+                   "lmaxes": {"liouville": [31, 63], "ehrenfest": [31, 63], "hybrid": [31, 47]},
+                   "schemes": {"liouville": "strang", "ehrenfest": "strang", "hybrid": "strang"},
+                   "tolerance": {"liouville": 1e-8, "ehrenfest": 1e-8, "hybrid": 1e-6},
+                   "mass_tolerance": 1e-12},
+    "positivity": {"rho_tol": 1e-8, "eig_P_tol": 1e-6, "eig_rho_q_tol": 1e-10},
+    "structure": {"lmax": 63, "uncoupled_lmax": 31, "uncoupled_t": 0.5, "uncoupled_dt": 0.01,
+                  "uncoupled_tol": 1e-8, "eq53_tol": 1e-10, "dephasing_tol": 1e-10,
+                  "identity_tol": 1e-12},
+    "decoherence": {"lmax": 31, "t_end": 1.0, "dt": 0.005, "min_decay": 1e-2},
+}
+
+FAST = {
+    "convergence_lmax": {
+        "liouville": {"lmaxes": [5, 7, 9, 11, 15, 23, 31], "dt": 0.005, "scheme": "yoshida4",
+                      "t_end": 1.0, "points": 400, "tolerance": 1e-10},
+        "ehrenfest": {"lmaxes": [11, 15, 23], "check_lmax": 23, "dt": 0.02,
+                      "scheme": "yoshida4", "t_end": 1.0, "trajectories": 20_000,
+                      "traj_dt": 0.025, "outputs": 10, "z_max": 3.0, "seed": 20261126},
+    },
+    "convergence_dt": {"lmax": 15, "t_end": 0.05, "dt0": 0.025, "factors": [1, 2, 4],
+                       "ref_factor": 16, "models": ["liouville", "ehrenfest", "hybrid"],
+                       "schemes": ["strang", "yoshida4"], "order_slack": 0.3},
+    "invariants": {"t_end": 0.5, "dt": 0.01, "every": 0.05,
+                   "lmaxes": {"liouville": [15, 23], "ehrenfest": [15, 23], "hybrid": [15]},
+                   "schemes": {"liouville": "strang", "ehrenfest": "strang", "hybrid": "strang"},
+                   "tolerance": {"liouville": 1e-8, "ehrenfest": 1e-8, "hybrid": 1e-6},
+                   "mass_tolerance": 1e-12},
+    "positivity": {"rho_tol": 1e-8, "eig_P_tol": 1e-6, "eig_rho_q_tol": 1e-10},
+    "structure": {"lmax": 31, "uncoupled_lmax": 15, "uncoupled_t": 0.2, "uncoupled_dt": 0.02,
+                  "uncoupled_tol": 1e-6, "eq53_tol": 1e-10, "dephasing_tol": 1e-10,
+                  "identity_tol": 1e-12},
+    "decoherence": {"lmax": 15, "t_end": 0.5, "dt": 0.01, "min_decay": 1e-3},
+}
+
+PROFILES = {"full": FULL, "fast": FAST}

@@ -1,0 +1,206 @@
+"""Run the validation studies, write results, figures and REPORT.md, and return a verdict.
+
+Each study is a function ``study(profile, figdir) -> dict`` (see :mod:`validation.studies`)
+returning
+
+``{"title", "about", "rows": [row, ...], "data": {...}, "figures": [...]}``
+
+where a row is ``{"claim", "measured", "tolerance", "passed", "value", "limit"}``
+(strings for the report, numbers for the JSON). The runner times each study, writes
+``results/<study>.json``, assembles ``REPORT.md`` and exits non-zero when any row fails.
+
+Studies owned by other modules (``validation.stability``) are called through
+:func:`run_external` when the module exposes ``run(fast)`` (or ``compute(fast)``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import json
+import platform
+import subprocess
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+#: Study name → "module:function" (run in this order).
+STUDIES = {
+    "convergence_lmax": "validation.studies.convergence:lmax_study",
+    "convergence_dt": "validation.studies.convergence:dt_study",
+    "invariants": "validation.studies.invariants:invariants_study",
+    "positivity": "validation.studies.invariants:positivity_study",
+    "structure": "validation.studies.structure:structure_study",
+    "decoherence": "validation.studies.decoherence:decoherence_study",
+}
+#: Modules of other authors called through their ``run(fast)`` entry point, if present.
+EXTERNAL = ("stability",)
+
+
+def row(claim, measured, tolerance, passed, *, value=None, limit=None):
+    """One report row: claim | measured | tolerance | pass."""
+    return {"claim": claim, "measured": measured, "tolerance": tolerance,
+            "passed": None if passed is None else bool(passed),
+            "value": None if value is None else float(value),
+            "limit": None if limit is None else float(limit)}
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if np.isfinite(x) else str(x)
+    if isinstance(x, (complex, np.complexfloating)):
+        return [float(x.real), float(x.imag)]
+    if isinstance(x, Path):
+        return x.as_posix()
+    return x
+
+
+def _load(spec):
+    mod, fn = spec.split(":")
+    return getattr(importlib.import_module(mod), fn)
+
+
+def run_external(name, fast):
+    """Call ``validation.<name>``'s entry point; a report section either way."""
+    try:
+        mod = importlib.import_module(f"validation.{name}")
+    except ImportError as exc:
+        return {"title": f"{name} (external)", "about": f"`validation.{name}` is not "
+                f"importable ({exc}); hook left in runner.EXTERNAL.", "rows": [], "data": {}}
+    fn = getattr(mod, "compute", None) if fast else None
+    fn = fn or getattr(mod, "run", None)
+    if fn is None:
+        return {"title": f"{name} (external)", "rows": [], "data": {},
+                "about": f"`validation.{name}` has no `run(fast)` entry point yet; the runner "
+                         "will call it once it does."}
+    res = fn(fast=fast)
+    res = res if isinstance(res, dict) else {"result": res}
+    rows = [r for r in res.get("rows", []) if isinstance(r, dict)]
+    for key in ("passed", "pass", "ok"):
+        if key in res and not rows:
+            rows = [row(f"{name}: the module's own verdict", str(res[key]), "True",
+                        bool(res[key]))]
+    md = getattr(mod, "markdown", None)
+    about = f"Entry point of `validation.{name}` (written by another author)."
+    if md is not None:
+        try:
+            about += "\n\n" + md(res)
+        except Exception as exc:  # a fragment that fails to render must not fail the suite
+            about += f"\n\n(markdown fragment failed: {exc})"
+    return {"title": f"{name} (external)", "about": about, "rows": rows, "data": res}
+
+
+def git_revision():
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                             capture_output=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "spectral_qc"], cwd=HERE,
+                               text=True, capture_output=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + (" (spectral_qc modified)" if dirty else "")
+    except Exception:
+        return "unknown"
+
+
+def run_all(profile_name="full", *, out=None, only=None, external=EXTERNAL, log=print):
+    """Run the studies of a profile; write JSON, figures and the report under ``out``.
+
+    Returns ``(passed, summary)``.
+    """
+    from .profiles import PROFILES
+
+    profile = PROFILES[profile_name]
+    out = Path(out) if out is not None else HERE
+    resdir, figdir = out / "results", out / "figures"
+    resdir.mkdir(parents=True, exist_ok=True)
+    figdir.mkdir(parents=True, exist_ok=True)
+    names = [n for n in STUDIES if only is None or n in only]
+    ext = [n for n in external if only is None or n in only]
+    sections = {}
+    t_start = time.perf_counter()
+    for name in names + ext:
+        log(f"[validation] {name} …")
+        t0 = time.perf_counter()
+        try:
+            if name in STUDIES:
+                res = _load(STUDIES[name])(profile[name], figdir)
+            else:
+                res = run_external(name, profile_name == "fast")
+        except Exception as exc:
+            res = {"title": name, "about": "The study raised an exception:\n\n```\n"
+                   + traceback.format_exc() + "```", "data": {},
+                   "rows": [row(f"{name} runs to completion", type(exc).__name__, "no error",
+                                False)]}
+        res["wall_s"] = time.perf_counter() - t0
+        res["profile"] = profile_name
+        res.setdefault("figures", [])
+        sections[name] = res
+        (resdir / f"{name}.json").write_text(json.dumps(_jsonable(res), indent=1, default=str))
+        bad = [r["claim"] for r in res["rows"] if r["passed"] is False]
+        log(f"[validation] {name}: {len(res['rows']) - len(bad)}/{len(res['rows'])} rows pass "
+            f"({res['wall_s']:.0f} s)" + (f"; FAILED: {bad}" if bad else ""))
+    total = time.perf_counter() - t_start
+    passed = all(r["passed"] is not False for s in sections.values() for r in s["rows"])
+    summary = {"profile": profile_name, "passed": passed, "wall_s": total,
+               "studies": {k: {"wall_s": v["wall_s"],
+                               "passed": all(r["passed"] is not False for r in v["rows"])}
+                           for k, v in sections.items()}}
+    (resdir / "summary.json").write_text(json.dumps(_jsonable(summary), indent=1))
+    (out / "REPORT.md").write_text(report(sections, summary, out))
+    log(f"[validation] {'PASSED' if passed else 'FAILED'} in {total:.0f} s; report: "
+        f"{out / 'REPORT.md'}")
+    return passed, summary
+
+
+def _cell(s):
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def report(sections, summary, out):
+    """REPORT.md text."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# spectral_qc validation report",
+        "",
+        "Generated by `python -m validation" + (" --fast" if summary["profile"] == "fast" else "")
+        + f"` ({summary['profile']} profile) on {now}, commit {git_revision()}, "
+        f"Python {platform.python_version()}, {platform.machine()}. "
+        f"Total wall time {summary['wall_s']:.0f} s. "
+        f"Verdict: **{'PASS' if summary['passed'] else 'FAIL'}**.",
+        "",
+        "Every number below is in `results/<study>.json`; how each study works and how to "
+        "rerun it is in [docs/validation.md](../docs/validation.md). References "
+        "(`validation/references.py`) share no code with the solver.",
+        "",
+        "## Summary",
+        "",
+        "| study | claim | measured | tolerance | pass |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in sections.items():
+        for r in s["rows"]:
+            mark = {True: "✅", False: "❌", None: "—"}[r["passed"]]
+            lines.append(f"| {name} | {_cell(r['claim'])} | {_cell(r['measured'])} | "
+                         f"{_cell(r['tolerance'])} | {mark} |")
+    lines += ["", "| study | wall time (s) |", "|---|---|"]
+    lines += [f"| {k} | {v['wall_s']:.0f} |" for k, v in summary["studies"].items()]
+    for name, s in sections.items():
+        lines += ["", f"## {s.get('title', name)}", "", s.get("about", "").strip(), ""]
+        for fig in s.get("figures", []):
+            rel = Path(fig).relative_to(out) if Path(fig).is_absolute() else Path(fig)
+            lines += [f"![{Path(fig).stem}]({rel.as_posix()})", ""]
+    return "\n".join(lines) + "\n"

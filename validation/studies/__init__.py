@@ -1,0 +1,1 @@
+"""The validation studies; each is ``study(profile, figdir) -> dict`` (validation.runner)."""
