@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml scripts/ensure_fftw.sh
 	@scripts/ensure_fftw.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,sweep,exact]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
