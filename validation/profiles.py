@@ -3,6 +3,8 @@
 Everything that costs time is a parameter here; the studies read nothing else.
 """
 
+LOW = 31  # the coarser resolution of the full invariants study
+
 FULL = {
     "convergence_lmax": {
         "liouville": {"lmaxes": [5, 7, 9, 11, 13, 15, 19, 23, 31, 47, 63, 95, 127],
@@ -17,9 +19,14 @@ FULL = {
                        "schemes": ["strang", "yoshida4"], "order_slack": 0.3},
     "invariants": {"t_end": 1.0, "dt": 0.005, "every": 0.05,
                    "lmaxes": {"liouville": [31, 63], "ehrenfest": [31, 63], "hybrid": [31, 47]},
-                   "schemes": {"liouville": "strang", "ehrenfest": "strang", "hybrid": "strang"},
-                   "tolerance": {"liouville": 1e-8, "ehrenfest": 1e-8, "hybrid": 1e-6},
-                   "mass_tolerance": 1e-12},
+                   "schemes": {"liouville": "strang", "ehrenfest": "yoshida4", "hybrid": "strang"},
+                   "tolerance": {"liouville": 1e-8, "ehrenfest": 1e-8,
+                                 "hybrid": {"default": 1e-8, "energy": 1e-5, "berry_casimir": 1e-5}},
+                   "mass_tolerance": 1e-12,
+                   # informative: the Ehrenfest pure-state run with Strang (why yoshida4), and
+                   # the hybrid energy drift at dt/2 (the drift is a time-step error)
+                   "strang_check": {"model": "ehrenfest", "case": "pure_uniform", "lmax": LOW},
+                   "halving_check": {"model": "hybrid", "case": "pure_correlated", "lmax": LOW}},
     "positivity": {"rho_tol": 1e-8, "eig_P_tol": 1e-6, "eig_rho_q_tol": 1e-10},
     "structure": {"lmax": 63, "uncoupled_lmax": 31, "uncoupled_t": 0.5, "uncoupled_dt": 0.01,
                   "uncoupled_tol": 1e-8, "eq53_tol": 1e-10, "dephasing_tol": 1e-10,
@@ -39,15 +46,20 @@ FAST = {
                        "ref_factor": 16, "models": ["liouville", "ehrenfest", "hybrid"],
                        "schemes": ["strang", "yoshida4"], "order_slack": 0.3},
     "invariants": {"t_end": 0.5, "dt": 0.01, "every": 0.05,
-                   "lmaxes": {"liouville": [15, 23], "ehrenfest": [15, 23], "hybrid": [15]},
-                   "schemes": {"liouville": "strang", "ehrenfest": "strang", "hybrid": "strang"},
-                   "tolerance": {"liouville": 1e-8, "ehrenfest": 1e-8, "hybrid": 1e-6},
-                   "mass_tolerance": 1e-12},
+                   "lmaxes": {"liouville": [15, 23], "ehrenfest": [15, 23], "hybrid": [23]},
+                   "schemes": {"liouville": "strang", "ehrenfest": "yoshida4", "hybrid": "strang"},
+                   "tolerance": {"liouville": 1e-8, "ehrenfest": 1e-8,
+                                 "hybrid": {"default": 1e-8, "energy": 1e-5, "berry_casimir": 1e-5}},
+                   "mass_tolerance": 1e-12,
+                   # informative: the Ehrenfest pure-state run with Strang (why yoshida4), and
+                   # the hybrid energy drift at dt/2 (the drift is a time-step error)
+                   "strang_check": {"model": "ehrenfest", "case": "pure_uniform", "lmax": 15},
+                   "halving_check": {"model": "hybrid", "case": "pure_correlated", "lmax": 23}},
     "positivity": {"rho_tol": 1e-8, "eig_P_tol": 1e-6, "eig_rho_q_tol": 1e-10},
     "structure": {"lmax": 31, "uncoupled_lmax": 15, "uncoupled_t": 0.2, "uncoupled_dt": 0.02,
                   "uncoupled_tol": 1e-6, "eq53_tol": 1e-10, "dephasing_tol": 1e-10,
                   "identity_tol": 1e-12},
-    "decoherence": {"lmax": 15, "t_end": 0.5, "dt": 0.01, "min_decay": 1e-3},
+    "decoherence": {"lmax": 23, "t_end": 0.5, "dt": 0.01, "min_decay": 1e-3},
 }
 
 PROFILES = {"full": FULL, "fast": FAST}
