@@ -56,7 +56,7 @@ FAST = {
                    "strang_check": {"model": "ehrenfest", "case": "pure_uniform", "lmax": 15},
                    "halving_check": {"model": "hybrid", "case": "pure_correlated", "lmax": 23}},
     "positivity": {"rho_tol": 1e-8, "eig_P_tol": 1e-6, "eig_rho_q_tol": 1e-10},
-    "structure": {"lmax": 31, "uncoupled_lmax": 15, "uncoupled_t": 0.2, "uncoupled_dt": 0.02,
+    "structure": {"lmax": 63, "uncoupled_lmax": 15, "uncoupled_t": 0.2, "uncoupled_dt": 0.02,
                   "uncoupled_tol": 1e-6, "eq53_tol": 1e-10, "dephasing_tol": 1e-10,
                   "identity_tol": 1e-12},
     "decoherence": {"lmax": 23, "t_end": 0.5, "dt": 0.01, "min_decay": 1e-3},
