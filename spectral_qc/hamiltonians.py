@@ -1,0 +1,462 @@
+"""Hamiltonians ``H(n) = Σ_k coef_k(n) · O_k`` on the sphere of Bloch vectors n.
+
+Each term pairs a constant Hermitian N×N operator ``O_k`` (a Pauli string such as
+``"XZ"`` or an explicit matrix) with a real coefficient field ``coef_k(n)`` (a number,
+a Python callable ``f(nx, ny, nz)``, or an expression string parsed by
+:mod:`spectral_qc.expressions`).
+
+Pauli strings are tensor products in :func:`numpy.kron` order: the left letter acts on
+the first qubit, so ``pauli_matrix("XZ") == np.kron(X, Z)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from .errors import ConfigError
+from .expressions import Expression
+
+__all__ = ["pauli_matrix", "matrix_from_pairs", "is_identity_multiple", "Coefficient", "Term",
+           "Hamiltonian", "PAULI", "HERMITIAN_TOL", "MAX_QUBITS"]
+
+#: Absolute tolerance (relative to max(1, max|O|)) for ``O = O†``.
+HERMITIAN_TOL = 1e-12
+#: Longest accepted Pauli string (N = 2**MAX_QUBITS).
+MAX_QUBITS = 10
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+PAULI = {
+    "I": _frozen(np.eye(2, dtype=complex)),
+    "X": _frozen(np.array([[0, 1], [1, 0]], dtype=complex)),
+    "Y": _frozen(np.array([[0, -1j], [1j, 0]], dtype=complex)),
+    "Z": _frozen(np.array([[1, 0], [0, -1]], dtype=complex)),
+}
+
+
+def pauli_matrix(string: str) -> np.ndarray:
+    """Tensor product of Pauli matrices.
+
+    Parameters
+    ----------
+    string : str
+        One letter of ``I X Y Z`` per qubit, e.g. ``"XZ"``; the left letter acts on the
+        first qubit (``np.kron`` order).
+
+    Returns
+    -------
+    numpy.ndarray
+        Complex array of shape ``(2**len(string), 2**len(string))``.
+
+    Raises
+    ------
+    ConfigError
+        If ``string`` is not a non-empty string of the letters I, X, Y, Z (upper case)
+        of at most :data:`MAX_QUBITS` letters.
+    """
+    if not isinstance(string, str):
+        raise ConfigError(f"Pauli string must be a str, got {type(string).__name__} {string!r}")
+    if not string:
+        raise ConfigError("Pauli string is empty; use one of the letters I, X, Y, Z per qubit")
+    bad = sorted({c for c in string if c not in PAULI})
+    if bad:
+        hint = " (Pauli letters are upper case)" if all(c.upper() in PAULI for c in bad) else ""
+        raise ConfigError(f"Pauli string {string!r}: invalid letter(s) "
+                          f"{', '.join(map(repr, bad))}; allowed are I, X, Y, Z{hint}")
+    if len(string) > MAX_QUBITS:
+        raise ConfigError(f"Pauli string {string!r} has {len(string)} letters; at most "
+                          f"{MAX_QUBITS} qubits are supported")
+    out = np.ones((1, 1), dtype=complex)
+    for c in string:
+        out = np.kron(out, PAULI[c])
+    return out
+
+
+class Coefficient:
+    """A real coefficient field ``c(nx, ny, nz)``.
+
+    Parameters
+    ----------
+    value : float, str or callable
+        A real number, an expression string (see :mod:`spectral_qc.expressions`), an
+        :class:`~spectral_qc.expressions.Expression`, or a callable ``f(nx, ny, nz)``
+        returning an array broadcastable to the shape of its arguments.
+    name : str
+        How to refer to this coefficient in error messages.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is none of the above, a bool, complex, or not finite.
+    """
+
+    __slots__ = ("source", "name", "_func", "_const")
+
+    def __init__(self, value: Any, name: str = "coefficient"):
+        self.source = value
+        self.name = name
+        self._const: float | None = None
+        self._func: Callable | None = None
+        if isinstance(value, (bool, np.bool_)):
+            raise ConfigError(f"{name} = {value!r}: a bool is not a number; give a real "
+                              f"number or an expression in nx, ny, nz")
+        if isinstance(value, numbers.Real):
+            if not np.isfinite(float(value)):
+                raise ConfigError(f"{name} = {value!r}: must be finite")
+            self._const = float(value)
+        elif isinstance(value, numbers.Complex):
+            raise ConfigError(f"{name} = {value!r}: coefficients must be real (a complex "
+                              f"coefficient makes H non-Hermitian)")
+        elif isinstance(value, str):
+            try:
+                self._func = Expression(value)
+            except ConfigError as exc:
+                raise ConfigError(f"{name}: {exc}") from None
+        elif isinstance(value, Expression):
+            self._func = value
+        elif callable(value):
+            self._func = value
+        else:
+            raise ConfigError(f"{name} = {value!r}: expected a number, an expression string "
+                              f"or a callable f(nx, ny, nz), got {type(value).__name__}")
+        if isinstance(self._func, Expression) and self._func.is_constant:
+            self._const = self._func.constant_value()
+
+    @property
+    def is_constant(self) -> bool:
+        """True for numbers and expressions without nx, ny, nz (callables: False)."""
+        return self._const is not None
+
+    @property
+    def constant(self) -> float | None:
+        """The value of a constant coefficient, else None."""
+        return self._const
+
+    def __call__(self, nx, ny, nz) -> np.ndarray:
+        """Evaluate at the vectors (nx, ny, nz).
+
+        Parameters
+        ----------
+        nx, ny, nz : array_like
+            Vector components, broadcast against each other.
+
+        Returns
+        -------
+        numpy.ndarray
+            Real float64 array of the broadcast shape.
+
+        Raises
+        ------
+        ConfigError
+            If a callable returns values with a non-zero imaginary part or of a shape
+            that does not broadcast.
+        """
+        shape = np.broadcast_shapes(np.shape(nx), np.shape(ny), np.shape(nz))
+        if self._const is not None:
+            return np.full(shape, self._const)
+        value = np.asarray(self._func(nx, ny, nz))
+        if np.iscomplexobj(value):
+            if np.any(value.imag != 0):
+                raise ConfigError(f"{self.name}: {self.source!r} returned complex values; "
+                                  f"coefficients must be real")
+            value = value.real
+        try:
+            return np.array(np.broadcast_to(value, shape), dtype=np.float64)
+        except ValueError:
+            raise ConfigError(f"{self.name}: {self.source!r} returned shape {value.shape}, "
+                              f"which does not broadcast to {shape}") from None
+
+    def __repr__(self) -> str:
+        return f"Coefficient({self.source!r})"
+
+
+class Term(NamedTuple):
+    """One term ``coef(n) · operator`` of a :class:`Hamiltonian`."""
+
+    operator: np.ndarray
+    """Constant Hermitian ``(N, N)`` complex matrix (read-only)."""
+    coef: Coefficient
+    """Real coefficient field."""
+
+
+def _as_operator(op: Any, name: str) -> np.ndarray:
+    if isinstance(op, str):
+        try:
+            return _frozen(pauli_matrix(op))
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    try:
+        a = np.array(op, dtype=complex)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a Pauli string or an N×N complex matrix, got "
+                          f"{type(op).__name__}") from None
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
+        raise ConfigError(f"{name}: the operator must be a square N×N matrix, got shape "
+                          f"{a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ConfigError(f"{name}: the operator contains NaN or infinite entries")
+    err = float(np.max(np.abs(a - a.conj().T)))
+    if err > HERMITIAN_TOL * max(1.0, float(np.max(np.abs(a)))):
+        raise ConfigError(f"{name}: the operator is not Hermitian (max |O - O†| = {err:.3g}, "
+                          f"tolerance {HERMITIAN_TOL:g})")
+    return _frozen(a)
+
+
+def is_identity_multiple(a: np.ndarray) -> bool:
+    """Whether a square matrix is a multiple of the identity.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Square matrix.
+
+    Returns
+    -------
+    bool
+        True if ``max |a - a[0, 0] I| ≤ HERMITIAN_TOL · max(1, max |a|)``.
+    """
+    scale = max(1.0, float(np.max(np.abs(a))))
+    return bool(np.max(np.abs(a - a[0, 0] * np.eye(a.shape[0]))) <= HERMITIAN_TOL * scale)
+
+
+def matrix_from_pairs(matrix: Any, name: str) -> np.ndarray:
+    """Square complex matrix from the TOML form ``[[[re, im], …], …]``.
+
+    Parameters
+    ----------
+    matrix : list
+        N rows of N pairs ``[re, im]`` of real numbers (bools are not numbers).
+    name : str
+        Dotted key for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        Complex array ``(N, N)``.
+
+    Raises
+    ------
+    ConfigError
+        If the nesting, the lengths or the entry types are wrong.
+    """
+    if not isinstance(matrix, (list, tuple)) or not matrix:
+        raise ConfigError(f"{name} = {matrix!r}: expected a non-empty list of rows of "
+                          f"[re, im] pairs")
+    rows = []
+    for i, row in enumerate(matrix):
+        if not isinstance(row, (list, tuple)) or len(row) != len(matrix):
+            raise ConfigError(f"{name}[{i}]: expected a row of {len(matrix)} [re, im] pairs "
+                              f"(the matrix must be square), got {row!r}")
+        vals = []
+        for j, pair in enumerate(row):
+            ok = (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in pair))
+            if not ok:
+                raise ConfigError(f"{name}[{i}][{j}] = {pair!r}: expected a pair [re, im] of "
+                                  f"numbers")
+            vals.append(complex(pair[0], pair[1]))
+        rows.append(vals)
+    return np.array(rows, dtype=complex)
+
+
+class Hamiltonian:
+    """``H(n) = Σ_k coef_k(n) · O_k`` with constant Hermitian operators ``O_k``.
+
+    Parameters
+    ----------
+    terms : sequence of (operator, coefficient)
+        ``operator`` is a Pauli string (``"X"``, ``"IZ"``, …) or an N×N Hermitian
+        array; ``coefficient`` is a real number, an expression string in nx, ny, nz, or
+        a callable ``f(nx, ny, nz)``. All operators must have the same size N.
+    names : sequence of str, optional
+        Names of the operators in error messages (default ``"term k"``).
+    coef_names : sequence of str, optional
+        Names of the coefficients in error messages (default ``"<name> coefficient"``).
+
+    Raises
+    ------
+    ConfigError
+        If there are no terms, an operator is not Hermitian (tolerance
+        :data:`HERMITIAN_TOL`) or of the wrong size, or a coefficient is invalid; the
+        message names the term.
+    """
+
+    def __init__(self, terms, names=None, coef_names=None):
+        terms = list(terms) if not isinstance(terms, (str, bytes)) else None
+        if not terms:
+            raise ConfigError("a Hamiltonian needs at least one (operator, coefficient) term")
+        names = list(names) if names is not None else [f"term {k}" for k in range(len(terms))]
+        coef_names = (list(coef_names) if coef_names is not None
+                      else [f"{name} coefficient" for name in names])
+        built, labels = [], []
+        for name, coef_name, term in zip(names, coef_names, terms):
+            if not isinstance(term, (tuple, list)) or len(term) != 2:
+                raise ConfigError(f"{name}: expected an (operator, coefficient) pair, got "
+                                  f"{term!r}")
+            op, coef = term
+            matrix = _as_operator(op, name)
+            if built and matrix.shape != built[0].operator.shape:
+                raise ConfigError(
+                    f"{name}: operator {self._label(op)} is {matrix.shape[0]}×{matrix.shape[0]}"
+                    f" but {names[0]} is {built[0].operator.shape[0]}×"
+                    f"{built[0].operator.shape[0]}; all operators must have the same size N")
+            built.append(Term(matrix, Coefficient(coef, coef_name)))
+            labels.append(self._label(op))
+        self._terms = tuple(built)
+        self._labels = tuple(labels)
+        self._ops = _frozen(np.array([t.operator for t in built]))
+
+    @staticmethod
+    def _label(op) -> str:
+        return repr(op) if isinstance(op, str) else "matrix"
+
+    @classmethod
+    def from_config(cls, terms_list, key: str = "hamiltonian.terms") -> "Hamiltonian":
+        """Build from the TOML ``[hamiltonian] terms`` list.
+
+        Parameters
+        ----------
+        terms_list : list of dict
+            Each ``{op = "XZ", coef = ...}`` or ``{matrix = [[[re, im], …], …],
+            coef = ...}``; ``coef`` is a number or an expression string.
+        key : str, optional
+            Dotted key used in error messages.
+
+        Returns
+        -------
+        Hamiltonian
+
+        Raises
+        ------
+        ConfigError
+            Naming ``key[k].field`` for any malformed term.
+        """
+        if not isinstance(terms_list, (list, tuple)) or not terms_list:
+            raise ConfigError(f"{key} = {terms_list!r}: expected a non-empty list of tables "
+                              f"{{op = ..., coef = ...}}")
+        terms, names, coef_names = [], [], []
+        for k, item in enumerate(terms_list):
+            name = f"{key}[{k}]"
+            if not isinstance(item, dict):
+                raise ConfigError(f"{name} = {item!r}: expected a table {{op = ..., coef = ...}}"
+                                  f" or {{matrix = ..., coef = ...}}")
+            unknown = sorted(set(item) - {"op", "matrix", "coef"})
+            if unknown:
+                raise ConfigError(f"{name}.{unknown[0]}: unknown key; allowed keys are op, "
+                                  f"matrix, coef")
+            if ("op" in item) == ("matrix" in item):
+                raise ConfigError(f"{name}: give exactly one of op (a Pauli string) or matrix "
+                                  f"(N×N [re, im] pairs)")
+            if "coef" not in item:
+                raise ConfigError(f"{name}.coef: missing; give a number or an expression in "
+                                  f"nx, ny, nz")
+            coef = item["coef"]
+            coef_names.append(f"{name}.coef")
+            if isinstance(coef, bool) or not isinstance(coef, (int, float, str)):
+                raise ConfigError(f"{name}.coef = {coef!r}: expected a number or an expression "
+                                  f"string in nx, ny, nz")
+            if "op" in item:
+                if not isinstance(item["op"], str):
+                    raise ConfigError(f"{name}.op = {item['op']!r}: expected a Pauli string "
+                                      f"such as \"X\" or \"IZ\"")
+                terms.append((item["op"], coef))
+                names.append(f"{name}.op")
+            else:
+                terms.append((matrix_from_pairs(item["matrix"], f"{name}.matrix"), coef))
+                names.append(f"{name}.matrix")
+        return cls(terms, names, coef_names)
+
+    @property
+    def N(self) -> int:
+        """Size of the operators (the quantum dimension)."""
+        return int(self._ops.shape[1])
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        """The terms, each a :class:`Term` ``(operator, coef)``."""
+        return self._terms
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Per term: the Pauli string (quoted) or ``"matrix"``."""
+        return self._labels
+
+    @property
+    def operators(self) -> np.ndarray:
+        """All operators stacked, ``(K, N, N)`` complex (read-only)."""
+        return self._ops
+
+    @property
+    def is_identity_only(self) -> bool:
+        """True if every operator is a multiple of the identity."""
+        return all(is_identity_multiple(t.operator) for t in self._terms)
+
+    @property
+    def is_constant(self) -> bool:
+        """True if every coefficient is a constant (H does not depend on n)."""
+        return all(t.coef.is_constant for t in self._terms)
+
+    def coefficients(self, n) -> np.ndarray:
+        """All coefficient fields.
+
+        Parameters
+        ----------
+        n : array_like
+            Vectors, shape ``(3, ...)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Real array ``(K, ...)``, one field per term.
+        """
+        n = np.asarray(n, dtype=np.float64)
+        if n.ndim < 1 or n.shape[0] != 3:
+            raise ValueError(f"n must have shape (3, ...), got {n.shape}")
+        return np.stack([t.coef(n[0], n[1], n[2]) for t in self._terms])
+
+    def evaluate(self, n) -> np.ndarray:
+        """``H(n) = Σ_k coef_k(n) O_k``.
+
+        Parameters
+        ----------
+        n : array_like
+            Vectors of shape ``(3, ...)`` (need not be unit vectors).
+
+        Returns
+        -------
+        numpy.ndarray
+            Complex array ``(N, N, ...)``.
+        """
+        c = self.coefficients(n)
+        return np.tensordot(self._ops, c, axes=(0, 0))
+
+    def reduced_to_scalar(self) -> "Hamiltonian":
+        """The N = 1 Hamiltonian of an identity-only one (``O_k = λ_k I → λ_k``).
+
+        Returns
+        -------
+        Hamiltonian
+            Same coefficients, operators ``[[λ_k]]``.
+
+        Raises
+        ------
+        ConfigError
+            If some operator is not a multiple of the identity.
+        """
+        for label, t in zip(self._labels, self._terms):
+            if not is_identity_multiple(t.operator):
+                raise ConfigError(f"operator {label} is not a multiple of the identity; only "
+                                  f"such terms can be reduced to N = 1")
+        return Hamiltonian([(np.array([[t.operator[0, 0].real]]), t.coef.source)
+                            for t in self._terms])
+
+    def __repr__(self) -> str:
+        parts = [f"{t.coef.source!r}·{label}" for label, t in zip(self._labels, self._terms)]
+        return f"Hamiltonian(N={self.N}, {' + '.join(parts)})"
