@@ -12,6 +12,8 @@ from .errors import (ConfigError, InstabilityDetected, NonFiniteState, Numerical
 from .sphere import SphereGrid
 from .simulation import Simulation, StopCriteria
 from . import exact
+from .io import open_run
+from .sweep import open_sweep, sweep  # functions; the module: from spectral_qc.sweep import …
 
 try:
     __version__ = version("spectral_qc")
@@ -20,5 +22,5 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 __all__ = [
     "SphereGrid", "Simulation", "StopCriteria", "exact", "ConfigError", "InstabilityDetected", "NonFiniteState", "NumericalFailure",
-    "PositivityLost", "SpectralQCError", "__version__",
+    "PositivityLost", "SpectralQCError", "__version__", "open_run",
 ]
