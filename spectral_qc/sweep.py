@@ -438,6 +438,9 @@ def run_case(config, case_dir) -> dict:
         rec.update(_execute(cfg, case_dir))
     except Exception as exc:  # anything else: recorded, retried by a re-run
         rec.update(status="error", exit_code=1, reason=f"{type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:  # retried by a re-run
+        rec.update(status="error", exit_code=130, reason="interrupted")
+        raise
     finally:
         rec["elapsed_s"] = round(_time.perf_counter() - start, 3)
         _write_json(case_dir / STATUS_FILE, rec)
@@ -604,53 +607,59 @@ def sweep(sweep_config, out=None, *, workers=None, scheduler=None, progress=True
     if skipped:
         log.info("sweep: %d of %d cases already finished, running %d", skipped,
                  len(plan.cases), len(runnable))
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(plan.cases), initial=len(plan.done), desc="sweep", unit="case",
-               file=sys.stderr, disable=not progress, dynamic_ncols=True)
     failed = sum((read_status(out / plan.cases[i].name) or {}).get("status") != "ok"
                  for i in plan.done)
     try:
         if runnable:
             client, cluster, owns = _client(distributed, scheduler, workers, len(runnable))
             try:
-                futures = {}
-                for i in runnable:
-                    raw = config_to_dict(plan.configs[i])
-                    f = client.submit(run_case, raw, os.fspath(out / plan.cases[i].name),
-                                      pure=False, key=f"spectral_qc-case-{plan.cases[i].name}"
-                                      f"-{os.urandom(4).hex()}")
-                    futures[f] = i
-                try:
-                    for f in distributed.as_completed(list(futures)):
-                        i = futures[f]
-                        case_dir = out / plan.cases[i].name
-                        try:
-                            rec = f.result()
-                        except Exception as exc:  # the task itself died (worker lost, …)
-                            rec = {"status": "error", "exit_code": 1,
-                                   "reason": f"{type(exc).__name__}: {exc}", "t_last": None,
-                                   "config_sha256": plan.hashes[i]}
-                            case_dir.mkdir(parents=True, exist_ok=True)
-                            _write_json(case_dir / STATUS_FILE, rec)
-                        failed += rec["status"] != "ok"
-                        bar.update(1)
-                        if failed:
-                            bar.set_postfix_str(f"{failed} failed", refresh=False)
-                except KeyboardInterrupt:
-                    client.cancel(list(futures))
-                    raise
+                _run_on(client, distributed, plan, runnable, progress, failed)
             finally:
                 if owns:
                     client.close()
                 if cluster is not None:
                     cluster.close()
     except KeyboardInterrupt:
-        bar.close()
         gather(out, spec)
         raise
-    bar.close()
     return gather(out, spec)
+
+
+def _run_on(client, distributed, plan, runnable, progress, failed):
+    """Submit the cases, follow them with a progress bar, record tasks that died."""
+    from tqdm.auto import tqdm
+
+    out = plan.out
+    bar = tqdm(total=len(plan.cases), initial=len(plan.cases) - len(runnable), desc="sweep",
+               unit="case", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    if failed:
+        bar.set_postfix_str(f"{failed} failed")
+    futures = {}
+    try:
+        for i in runnable:
+            name = plan.cases[i].name
+            f = client.submit(run_case, config_to_dict(plan.configs[i]), os.fspath(out / name),
+                              pure=False, key=f"spectral_qc-case-{name}-{os.urandom(4).hex()}")
+            futures[f] = i
+        for f in distributed.as_completed(list(futures)):
+            i = futures[f]
+            try:
+                rec = f.result()
+            except Exception as exc:  # the task itself died (worker lost, …): retried later
+                rec = {"status": "error", "exit_code": 1, "t_last": None,
+                       "reason": f"{type(exc).__name__}: {exc}", "config_sha256": plan.hashes[i]}
+                case_dir = out / plan.cases[i].name
+                case_dir.mkdir(parents=True, exist_ok=True)
+                _write_json(case_dir / STATUS_FILE, rec)
+            failed += rec["status"] != "ok"
+            bar.update(1)
+            if failed:
+                bar.set_postfix_str(f"{failed} failed", refresh=False)
+    except KeyboardInterrupt:
+        client.cancel(list(futures))
+        raise
+    finally:
+        bar.close()
 
 
 # ---------------------------------------------------------------------------- gather
@@ -683,8 +692,11 @@ def _common_times(dsets, ok):
     for d, good in zip(dsets, ok):
         if d is not None and good and (ref is None or d.sizes["time"] > ref.size):
             ref = d["time"].values
-    if ref is None:
-        return None
+    if ref is None:  # no case finished: the longest of the stopped ones
+        stopped = [d for d in dsets if d is not None]
+        if not stopped:
+            return None
+        ref = max(stopped, key=lambda d: d.sizes["time"])["time"].values
     for d, good in zip(dsets, ok):
         if d is None:
             continue
