@@ -54,24 +54,85 @@ def size_from_components(k: int) -> int:
     return n
 
 
+@functools.lru_cache(maxsize=None)
+def _layout(n: int):
+    """Index layout of :func:`basis`: (symmetric/antisymmetric pairs, diagonal table).
+
+    ``pairs`` is a tuple of ``(a_sym, a_anti, j, k)``; ``diag`` is ``(n-1+1, n)``: the
+    diagonal of E_0 followed by those of the diagonal Gell-Mann matrices, with their
+    component indices ``diag_index``.
+    """
+    pairs, a = [], 1
+    for j in range(n):
+        for k in range(j + 1, n):
+            pairs.append((a, a + 1, j, k))
+            a += 2
+    diag_index = (0,) + tuple(range(a, n * n))
+    e = basis(n)
+    diag = np.array([np.diag(e[c]).real for c in diag_index])
+    diag.setflags(write=False)
+    return tuple(pairs), diag_index, diag
+
+
 def to_components(a):
-    """Real components ``(N², ...)`` of a Hermitian matrix field ``(N, N, ...)``."""
+    """Real components ``(N², ...)`` of a Hermitian matrix field ``(N, N, ...)``.
+
+    ``c_a = Re Tr(E_a A)``, evaluated from the (at most two) non-zero entries of each E_a.
+    """
     a = np.asarray(a)
-    e = basis(a.shape[0])
-    # c_a = Tr(E_a A) = Σ_ij (E_a)_ji A_ij
-    return np.einsum("cji,ij...->c...", e, a).real
+    n = a.shape[0]
+    pairs, diag_index, diag = _layout(n)
+    out = np.empty((n * n,) + a.shape[2:])
+    r2 = 1 / np.sqrt(2)
+    for a_s, a_a, j, k in pairs:
+        ajk, akj = a[j, k], a[k, j]
+        out[a_s] = r2 * (ajk.real + akj.real)  # Tr(E A) = (A_kj + A_jk)/√2
+        out[a_a] = r2 * (akj.imag - ajk.imag)  # Tr(E A) = i(A_jk − A_kj)/√2
+    for c, d in zip(diag_index, diag):
+        acc = None
+        for j in range(n):
+            if d[j] != 0:
+                term = d[j] * a[j, j].real
+                acc = term if acc is None else acc + term
+        out[c] = acc
+    return out
 
 
 def from_components(c):
     """Hermitian matrix field ``(N, N, ...)`` from real components ``(N², ...)``."""
     c = np.asarray(c)
-    e = basis(size_from_components(c.shape[0]))
-    return np.einsum("cij,c...->ij...", e, c)
+    n = size_from_components(c.shape[0])
+    pairs, diag_index, diag = _layout(n)
+    out = np.zeros((n, n) + c.shape[1:], dtype=complex)
+    re, im = out.real, out.imag
+    r2 = 1 / np.sqrt(2)
+    for a_s, a_a, j, k in pairs:
+        re[j, k] = re[k, j] = r2 * c[a_s]
+        im[j, k] = -r2 * c[a_a]
+        im[k, j] = r2 * c[a_a]
+    for j in range(n):
+        acc = None
+        for cidx, d in zip(diag_index, diag):
+            if d[j] != 0:
+                term = d[j] * c[cidx]
+                acc = term if acc is None else acc + term
+        re[j, j] = acc
+    return out
 
 
 def matmul(a, b):
     """Pointwise matrix product of fields ``(N, K, ...)`` and ``(K, M, ...)``."""
-    return np.einsum("ik...,kj...->ij...", a, b)
+    a, b = np.asarray(a), np.asarray(b)
+    n, kk, m = a.shape[0], a.shape[1], b.shape[1]
+    shape = np.broadcast_shapes(a.shape[2:], b.shape[2:])
+    out = np.empty((n, m) + shape, dtype=np.result_type(a, b))
+    for i in range(n):
+        for j in range(m):
+            acc = a[i, 0] * b[0, j]
+            for k in range(1, kk):
+                acc += a[i, k] * b[k, j]
+            out[i, j] = acc
+    return out
 
 
 def commutator(a, b):
@@ -81,12 +142,71 @@ def commutator(a, b):
 
 def trace(a):
     """Pointwise trace of a matrix field ``(N, N, ...)`` → ``(...)``."""
-    return np.einsum("ii...->...", a)
+    a = np.asarray(a)
+    return sum(a[i, i] for i in range(a.shape[0]))
 
 
 def trace_product(a, b):
     """Pointwise Tr(AB) without forming AB; ``(N, N, ...)`` × ``(N, N, ...)`` → ``(...)``."""
-    return np.einsum("ij...,ji...->...", a, b)
+    a, b = np.asarray(a), np.asarray(b)
+    out = None
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            term = a[i, j] * b[j, i]
+            out = term if out is None else out + term
+    return out
+
+
+# ------------------------------------------------------------ algebra in components
+@functools.lru_cache(maxsize=None)
+def structure_constants(n: int):
+    """Sparse structure constants of the basis: ``[E_a, E_b] = i Σ_c F_cab E_c``.
+
+    Returns a tuple of ``(a, b, ((c, F_cab), …))`` for a < b with a non-zero column
+    (F is real and antisymmetric in a, b; E_0 commutes with everything).
+    """
+    e = basis(n)
+    # F_cab = -i Tr(E_c [E_a, E_b]) = 2 Im Tr(E_c E_a E_b)
+    f = 2 * np.einsum("cij,ajk,bki->cab", e, e, e).imag
+    out = []
+    for a in range(n * n):
+        for b in range(a + 1, n * n):
+            col = tuple((c, float(f[c, a, b])) for c in range(n * n) if abs(f[c, a, b]) > 1e-13)
+            if col:
+                out.append((a, b, col))
+    return tuple(out)
+
+
+def commutator_components(a, b):
+    """Real components f of ``[A, B] = i f·E`` from components a, b ``(N², ...)``.
+
+    For a qubit (basis σ/√2) this is ``f = √2 (a⃗ × b⃗)`` on the σ components, f_0 = 0.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    nn = a.shape[0]
+    shape = np.broadcast_shapes(a.shape[1:], b.shape[1:])
+    out = np.zeros((nn,) + shape)
+    if nn == 1:
+        return out
+    if nn == 4:
+        s = np.sqrt(2)
+        out[1] = s * (a[2] * b[3] - a[3] * b[2])
+        out[2] = s * (a[3] * b[1] - a[1] * b[3])
+        out[3] = s * (a[1] * b[2] - a[2] * b[1])
+        return out
+    for i, j, col in structure_constants(size_from_components(nn)):
+        t = a[i] * b[j] - a[j] * b[i]
+        for c, fc in col:
+            out[c] += fc * t
+    return out
+
+
+def dot_components(a, b):
+    """Pointwise Tr(AB) = Σ_a a_a b_a for components ``(N², ...)``."""
+    out = a[0] * b[0]
+    for c in range(1, a.shape[0]):
+        out += a[c] * b[c]
+    return out
 
 
 def to_matrices_last(a):
@@ -98,6 +218,54 @@ def eigvalsh(a):
     """Pointwise eigenvalues, ascending: ``(N, N, ...)`` → ``(N, ...)``."""
     w = np.linalg.eigvalsh(to_matrices_last(a))
     return np.moveaxis(w, -1, 0)
+
+
+def _qubit_rotate(p, k, tau):
+    """U P U† in components for a qubit: a Rodrigues rotation of P's Bloch vector.
+
+    With K = (k_0 + k⃗·σ)/√2, ``dp⃗/dt = √2 k⃗ × p⃗`` (from −i[K, P]); over ``tau`` p⃗ turns
+    by the angle √2|k⃗|τ about k⃗. p_0 (the trace) is unchanged.
+    """
+    kv = k[1:]
+    pv = p[1:]
+    knorm = np.sqrt(kv[0] * kv[0] + kv[1] * kv[1] + kv[2] * kv[2])
+    angle = np.sqrt(2) * tau * knorm
+    cos = np.cos(angle)
+    # sin(angle)/|k| and (1 − cos(angle))/|k|², finite at k = 0
+    s_k = np.sqrt(2) * tau * np.sinc(angle / np.pi)
+    c_k = tau * tau * np.sinc(angle / (2 * np.pi)) ** 2  # = (1 − cos)/|k|² (2 sin²(x/2) = 1 − cos)
+    kxp = np.stack([kv[1] * pv[2] - kv[2] * pv[1],
+                    kv[2] * pv[0] - kv[0] * pv[2],
+                    kv[0] * pv[1] - kv[1] * pv[0]])
+    kdp = kv[0] * pv[0] + kv[1] * pv[1] + kv[2] * pv[2]
+    out = np.empty(np.broadcast_shapes(p.shape, k.shape))
+    out[0] = p[0]
+    out[1:] = cos * pv + s_k * kxp + (c_k * kdp) * kv
+    return out
+
+
+def unitary_conjugate_components(p, k, tau):
+    """Components of U P U†, U = exp(−i K τ), from the components p, k ``(N², ...)``.
+
+    Closed form (Rodrigues rotation of the Bloch vector) for N = 2; eigendecomposition of
+    K per point otherwise (:func:`unitary_conjugate`).
+    """
+    p, k = np.asarray(p), np.asarray(k)
+    if p.shape[0] == 1:
+        return p.copy()
+    if p.shape[0] == 4:
+        return _qubit_rotate(p, k, tau)
+    return to_components(_conjugate_eigh(from_components(p), from_components(k), tau))
+
+
+def _conjugate_eigh(p, k, tau):
+    km = to_matrices_last(k)
+    w, v = np.linalg.eigh(km)
+    phase = np.exp(-1j * tau * w)
+    u = (v * phase[..., None, :]) @ np.conj(np.swapaxes(v, -1, -2))
+    pm = to_matrices_last(p)
+    out = u @ pm @ np.conj(np.swapaxes(u, -1, -2))
+    return np.moveaxis(np.moveaxis(out, -1, 0), -1, 0)
 
 
 def unitary_conjugate(p, k, tau):
@@ -113,14 +281,17 @@ def unitary_conjugate(p, k, tau):
     Returns
     -------
     ndarray (N, N, ...): U P U†; its pointwise eigenvalues equal P's to round-off.
+    For N = 2 a closed form (:func:`unitary_conjugate_components`) is used.
     """
-    km = to_matrices_last(k)
-    w, v = np.linalg.eigh(km)
-    phase = np.exp(-1j * tau * w)
-    u = np.einsum("...ik,...k,...jk->...ij", v, phase, v.conj())
-    pm = to_matrices_last(p)
-    out = u @ pm @ np.conj(np.swapaxes(u, -1, -2))
-    return np.moveaxis(np.moveaxis(out, -1, 0), -1, 0)
+    p, k = np.asarray(p), np.asarray(k)
+    if p.shape[0] == 2 and is_hermitian(k, 0.0):
+        kc = to_components(k)
+        out = from_components(_qubit_rotate(to_components(p), kc, tau))
+        anti = to_components(-0.5j * (p - np.conj(np.swapaxes(p, 0, 1))))  # P = A + iB
+        if np.any(anti):
+            out = out + 1j * from_components(_qubit_rotate(anti, kc, tau))
+        return out
+    return _conjugate_eigh(p, k, tau)
 
 
 def is_hermitian(a, tol=1e-12):

@@ -92,32 +92,56 @@ class SplitStep:
                      state.p_lm + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]))
 
     def rotate(self, state: State, dt: float) -> State:
-        """P ← U P U† over ``dt`` (module docstring); ϱ unchanged."""
+        """P ← U P U† over ``dt`` (module docstring); ϱ unchanged.
+
+        Works on the real Hermitian-basis components of P; ϱ and ∇ϱ are computed once and
+        reused by every generator evaluation of the sub-step, and p_0 = Tr P/√N (exactly
+        conserved by the conjugation) is carried over without a transform.
+        """
         m = self.model
         if m.N == 1:
             return state
         g = m.grid
         tau = dt / m.hbar
-        P0 = hm.from_components(g.synthesis(state.p_lm))
+        conj = hm.unitary_conjugate_components
+        f0 = m.fields(state) if not self.static_generator else None
 
-        def with_p(P):
-            return State(state.rho_lm, g.analysis(hm.to_components(P)))
+        def with_p(p):
+            p_lm = np.empty_like(state.p_lm)
+            p_lm[0] = state.p_lm[0]  # the trace is conserved exactly
+            p_lm[1:] = g.analysis(p[1:])
+            return State(state.rho_lm, p_lm)
 
         if self.static_generator:
-            return with_p(hm.unitary_conjugate(P0, m.H, tau))
-        K = m.generator
+            p0 = np.empty((m.N ** 2,) + g.shape)
+            p0[1:] = g.synthesis(state.p_lm[1:])
+            p0[0] = g.synthesis(state.p_lm[0]) if not _constant(state.p_lm[0]) else \
+                state.p_lm[0, 0].real / np.sqrt(4 * np.pi)
+            return with_p(conj(p0, m.h, tau))
+        p0 = f0.p
+
+        def K(s):
+            return m.generator_components(m.fields(s, like=f0))
+
         if self.rotation_method == "midpoint":
-            K1 = K(state)
-            K2 = K(with_p(hm.unitary_conjugate(P0, K1, tau / 2)))
-            return with_p(hm.unitary_conjugate(P0, K2, tau))
+            K1 = m.generator_components(f0)
+            K2 = K(with_p(conj(p0, K1, tau / 2)))
+            return with_p(conj(p0, K2, tau))
         # CF4 (Celledoni, Marthinsen & Owren 2003), commutator-free, order 4
-        F1 = K(state)
-        P2 = hm.unitary_conjugate(P0, F1, tau / 2)
+        F1 = m.generator_components(f0)
+        P2 = conj(p0, F1, tau / 2)
         F2 = K(with_p(P2))
-        F3 = K(with_p(hm.unitary_conjugate(P0, F2, tau / 2)))
-        F4 = K(with_p(hm.unitary_conjugate(P2, F3 - F1 / 2, tau)))
-        P_half = hm.unitary_conjugate(P0, F1 / 4 + F2 / 6 + F3 / 6 - F4 / 12, tau)
-        return with_p(hm.unitary_conjugate(P_half, -F1 / 12 + F2 / 6 + F3 / 6 + F4 / 4, tau))
+        F3 = K(with_p(conj(p0, F2, tau / 2)))
+        F4 = K(with_p(conj(P2, F3 - F1 / 2, tau)))
+        P_half = conj(p0, F1 / 4 + F2 / 6 + F3 / 6 - F4 / 12, tau)
+        return with_p(conj(P_half, -F1 / 12 + F2 / 6 + F3 / 6 + F4 / 4, tau))
+
+
+def _constant(c_lm):
+    """True when the coefficients ``c_lm`` (nlm,) describe a constant field (to round-off)."""
+    from .models.base import TRACE_CONSTANT_TOL
+    c00 = abs(c_lm[0])
+    return np.abs(c_lm[1:]).max(initial=0.0) <= TRACE_CONSTANT_TOL * c00 and c00 > 0
 
 
 @add_scheme

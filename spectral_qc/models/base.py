@@ -20,13 +20,17 @@ transport part (advanced by Runge–Kutta in the integrator) and the local rotat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import hermitian as hm
 from ..sphere import integrate
 from ..states import State
+
+
+#: Relative size of the l > 0 part of p_0 below which P's trace counts as constant.
+TRACE_CONSTANT_TOL = 1e-13
 
 
 @dataclass
@@ -39,12 +43,19 @@ class Fields:
     grad_rho : (2, nlat, nphi) real — (∂θϱ, ∂φϱ/sinθ)
     p : (N², nlat, nphi) real — components of P in the Hermitian basis
     grad_p : (2, N², nlat, nphi) real — their gradients
+    rho_lm : (nlm,) complex or None — the coefficients ϱ came from (when known)
+    trace_constant : bool — p_0 (= Tr P/√N) is constant, so ∇p_0 = 0 and its
+        transforms were skipped
+    cache : dict — per-stage results (the generator components ``"k"``, …)
     """
 
     rho: np.ndarray
     grad_rho: np.ndarray
     p: np.ndarray
     grad_p: np.ndarray
+    rho_lm: np.ndarray | None = None
+    trace_constant: bool = False
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def P(self):
@@ -55,6 +66,14 @@ class Fields:
     def grad_P(self):
         """∇P as complex matrix fields (2, N, N, nlat, nphi)."""
         return np.stack([hm.from_components(self.grad_p[0]), hm.from_components(self.grad_p[1])])
+
+
+def expectation_gradient(p, grad_k):
+    """Σ_a p_a ∇k_a = Tr(P∇K) for components p ``(N², ...)`` and ∇k ``(2, N², ...)``."""
+    out = p[0] * grad_k[:, 0]
+    for a in range(1, p.shape[0]):
+        out += p[a] * grad_k[:, a]
+    return out
 
 
 class Model:
@@ -96,23 +115,53 @@ class Model:
                 f"spin_magnitude={self.spin_magnitude}, lmax={self.grid.lmax})")
 
     # ----------------------------------------------------------------- fields
-    def fields(self, state: State) -> Fields:
-        """Grid fields (ϱ, ∇ϱ, P, ∇P) of a state; ``2 + 2N²`` transforms (2 for N = 1)."""
+    def fields(self, state: State, *, like: Fields | None = None) -> Fields:
+        """Grid fields (ϱ, ∇ϱ, P, ∇P) of a state.
+
+        ``2 + 2N²`` transforms (2 for N = 1); ``2 + 2(N² − 1)`` when Tr P is constant (the
+        usual case: p_0 = Tr P/√N needs no transform). ``like``: fields of a state with the
+        same ϱ (a rotation sub-step), whose ϱ and ∇ϱ are reused.
+        """
         g = self.grid
-        rho = g.synthesis(state.rho_lm)
-        grad_rho = g.gradient(state.rho_lm)
+        if like is not None:
+            rho, grad_rho = like.rho, like.grad_rho
+        else:
+            rho = g.synthesis(state.rho_lm)
+            grad_rho = g.gradient(state.rho_lm)
         if self.N == 1:  # P ≡ 1: nothing to transform
             p = np.ones((1,) + g.shape)
             grad_p = np.zeros((2, 1) + g.shape)
-        else:
-            p = g.synthesis(state.p_lm)
-            grad_p = g.gradient(state.p_lm)
-        return Fields(rho, grad_rho, p, grad_p)
+            return Fields(rho, grad_rho, p, grad_p, state.rho_lm, True)
+        p_lm = state.p_lm
+        c00 = p_lm[0, 0].real
+        tail = np.abs(p_lm[0, 1:]).max(initial=0.0)
+        if tail <= TRACE_CONSTANT_TOL * abs(c00) and abs(p_lm[0, 0].imag) <= TRACE_CONSTANT_TOL * abs(c00):
+            nn = p_lm.shape[0]
+            p = np.empty((nn,) + g.shape)
+            p[0] = c00 / np.sqrt(4 * np.pi)  # Y_00 = 1/√(4π)
+            p[1:] = g.synthesis(p_lm[1:])
+            grad_p = np.empty((2, nn) + g.shape)
+            grad_p[:, 0] = 0.0
+            grad_p[:, 1:] = g.gradient(p_lm[1:])
+            return Fields(rho, grad_rho, p, grad_p, state.rho_lm, True)
+        p = g.synthesis(p_lm)
+        grad_p = g.gradient(p_lm)
+        return Fields(rho, grad_rho, p, grad_p, state.rho_lm, False)
 
     # -------------------------------------------------------------- generator
     def generator_from_fields(self, f: Fields) -> np.ndarray:
-        """𝒦 on the grid, ``(N, N, nlat, nphi)`` complex Hermitian. Subclasses override."""
-        raise NotImplementedError
+        """𝒦 on the grid, ``(N, N, nlat, nphi)`` complex Hermitian.
+
+        Subclasses override :meth:`generator_components` (or this method).
+        """
+        return hm.from_components(self.generator_components(f))
+
+    def generator_components(self, f: Fields) -> np.ndarray:
+        """Real components of 𝒦, ``(N², nlat, nphi)``; cached in ``f.cache["k"]``."""
+        k = f.cache.get("k")
+        if k is None:
+            k = f.cache["k"] = hm.to_components(self.generator_from_fields(f))
+        return k
 
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
         """Tr(P ∇𝒦), ``(2, nlat, nphi)`` real.
@@ -120,9 +169,8 @@ class Model:
         Default: ``∇Tr(P𝒦) − Tr(𝒦∇P)`` (one analysis and one gradient, however large N);
         models with a static generator override it with precomputed gradients.
         """
-        if K is None:
-            K = self.generator_from_fields(f)
-        return self.product_rule_gradient(f, hm.to_components(K))
+        k = self.generator_components(f) if K is None else hm.to_components(K)
+        return self.product_rule_gradient(f, k)
 
     def product_rule_gradient(self, f: Fields, k) -> np.ndarray:
         """Tr(P∇K) = ∇Tr(PK) − Tr(K∇P) for K with real components ``k`` ``(N², nlat, nphi)``.
@@ -130,8 +178,11 @@ class Model:
         Costs one analysis and one gradient instead of N² of each.
         """
         g = self.grid
-        grad_pk = g.gradient(g.analysis(np.einsum("a...,a...->...", f.p, k)))
-        return grad_pk - np.einsum("a...,ka...->k...", k, f.grad_p)
+        grad_pk = g.gradient(g.analysis(hm.dot_components(f.p, k)))
+        first = 1 if f.trace_constant else 0  # ∇p_0 = 0
+        for a in range(first, k.shape[0]):
+            grad_pk -= k[a] * f.grad_p[:, a]
+        return grad_pk
 
     def generator(self, state: State) -> np.ndarray:
         """𝒦 on the grid for a state: ``(N, N, nlat, nphi)`` complex Hermitian."""
@@ -141,7 +192,11 @@ class Model:
     def velocity_from_fields(self, f: Fields, K=None) -> np.ndarray:
         """X = (1/S) Tr(P∇𝒦) × n = (1/S)(V_φ, −V_θ) with V = Tr(P∇𝒦); ``(2, nlat, nphi)``."""
         v = self.expected_generator_gradient(f, K)
-        return np.stack([v[1], -v[0]]) / self.spin_magnitude
+        inv_s = 1.0 / self.spin_magnitude
+        out = np.empty_like(v)
+        np.multiply(v[1], inv_s, out=out[0])
+        np.multiply(v[0], -inv_s, out=out[1])
+        return out
 
     def velocity(self, state: State):
         """Velocity X = (X_θ, X_φ) in orthonormal components, each ``(nlat, nphi)``."""
@@ -164,9 +219,10 @@ class Model:
         drho_lm = g.l * (g.l + 1) * s_lm  # −div = +l(l+1) S_lm
         if self.N == 1:
             return drho_lm, np.zeros_like(state.p_lm)
-        adv = x[0] * f.grad_p[0] + x[1] * f.grad_p[1]
+        adv = x[0] * f.grad_p[0, 1:]
+        adv += x[1] * f.grad_p[1, 1:]
         dp_lm = np.zeros_like(state.p_lm)
-        dp_lm[1:] = -g.analysis(adv[1:])  # the identity component is constant (Tr P = 1)
+        dp_lm[1:] = -g.analysis(adv)  # the identity component is constant (Tr P = 1)
         return drho_lm, dp_lm
 
     def tendency(self, state: State):
@@ -180,15 +236,17 @@ class Model:
         g = self.grid
         f = self.fields(state)
         drho_lm, dp_lm = self.transport_tendency(state, f)
-        K = self.generator_from_fields(f)
-        dP = hm.from_components(g.synthesis(dp_lm)) if self.N > 1 else 0 * f.P
-        dP = dP - 1j / self.hbar * hm.commutator(K, f.P)
-        return g.synthesis(drho_lm), dP
+        k = self.generator_components(f)
+        # −(i/ħ)[𝒦, P] = −(i/ħ)(i f·E) = (1/ħ) f·E with [K, P] = i f·E
+        dp = hm.commutator_components(k, f.p) / self.hbar
+        if self.N > 1:
+            dp[1:] += g.synthesis(dp_lm[1:])
+        return g.synthesis(drho_lm), hm.from_components(dp)
 
     # ----------------------------------------------------------------- energy
     def energy_from_fields(self, f: Fields) -> float:
         """h = ∫ ϱ Tr(P H) dA (paper eq. 50 without the ħ-term)."""
-        return float(integrate(self.grid, f.rho * np.einsum("a...,a...->...", f.p, self.h)))
+        return float(integrate(self.grid, f.rho * hm.dot_components(f.p, self.h)))
 
     def energy(self, state: State) -> float:
         """Model energy (the conserved Hamiltonian functional), a float."""

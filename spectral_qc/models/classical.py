@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import register_model
-from .base import Fields, Model
+from .base import Fields, Model, expectation_gradient
 
 
 class _StaticGenerator(Model):
@@ -14,8 +14,11 @@ class _StaticGenerator(Model):
     def generator_from_fields(self, f: Fields) -> np.ndarray:
         return self.H
 
+    def generator_components(self, f: Fields) -> np.ndarray:
+        return self.h
+
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
-        return np.einsum("a...,ka...->k...", f.p, self.grad_h)
+        return expectation_gradient(f.p, self.grad_h)
 
 
 @register_model("ehrenfest")

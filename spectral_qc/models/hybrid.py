@@ -37,8 +37,8 @@ import numpy as np
 from .. import hermitian as hm
 from ..sphere import integrate
 from . import register_model
-from .base import Fields, Model
-from .regularizations import REGULARIZATIONS
+from .base import Fields, Model, expectation_gradient
+from .regularizations import REGULARIZATIONS, Regularization
 
 
 def poisson_bracket_sum(grad_P, grad_H, spin_magnitude):
@@ -87,6 +87,63 @@ def quantum_energy_density(rho, grad_rho, P, grad_P, grad_H, hbar, spin_magnitud
     return np.real(1j * hbar * hm.trace_product(P, br))
 
 
+def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_magnitude):
+    """:func:`quantum_generator` in real Hermitian-basis components.
+
+    With ``[A, B] = i F(a, b)·E`` (:func:`~spectral_qc.hermitian.commutator_components`;
+    for a qubit F(a, b) = √2 a⃗ × b⃗) and b = (F(p_θ, h_φ) − F(p_φ, h_θ))/S,
+    l = {ln ϱ, h}:
+
+    .. math::
+
+        g = −ħ b − \\tfrac{ħ}{2} F(p, l) + \\tfrac{ħ}{2}\\sqrt N (p·b)\\, e_0 .
+
+    Parameters
+    ----------
+    rho : (nlat, nphi); grad_rho : (2, nlat, nphi)
+    p : (N², nlat, nphi); grad_p, grad_h : (2, N², nlat, nphi)
+    hbar, spin_magnitude : float
+
+    Returns
+    -------
+    g : (N², nlat, nphi) real
+    """
+    comm = hm.commutator_components
+    inv_s = 1.0 / spin_magnitude
+    b = comm(grad_p[0], grad_h[1])
+    b -= comm(grad_p[1], grad_h[0])
+    b *= inv_s
+    w = inv_s / rho
+    l_theta, l_phi = grad_rho[0] * w, grad_rho[1] * w
+    lvec = l_theta * grad_h[1] - l_phi * grad_h[0]  # {ln ϱ, H}
+    g = comm(p, lvec)
+    g *= -0.5 * hbar
+    g -= hbar * b
+    g[0] += (0.5 * hbar * np.sqrt(hm.size_from_components(p.shape[0]))) * hm.dot_components(p, b)
+    return g
+
+
+def quantum_energy_density_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_magnitude):
+    """:func:`quantum_energy_density` in components.
+
+    Re(iħ Tr(P A B)) = −(ħ/2) p·F(a, b) for Hermitian P, A, B, with ∇𝒫 = p∇ϱ + ϱ∇p.
+    """
+    comm = hm.commutator_components
+    gpt = p * grad_rho[0] + rho * grad_p[0]
+    gpp = p * grad_rho[1] + rho * grad_p[1]
+    f = comm(gpt, grad_h[1])
+    f -= comm(gpp, grad_h[0])
+    return (-0.5 * hbar / spin_magnitude) * hm.dot_components(p, f)
+
+
+def _defined_at(cls, name):
+    """Position in the MRO of the class that defines ``name`` (len(mro) if none)."""
+    for i, c in enumerate(cls.__mro__):
+        if name in c.__dict__:
+            return i
+    return len(cls.__mro__)
+
+
 @register_model("hybrid")
 class Hybrid(Model):
     """The paper's quantum-classical spin model, optionally regularized.
@@ -128,23 +185,60 @@ class Hybrid(Model):
         return super().__repr__()[:-1] + f", regularization={self.regularization!r}, " \
                                          f"alpha={self.alpha})"
 
+    # ----------------------------------------------- regularization, in components
+    def _quantum_fields(self, f: Fields):
+        """(ϱ̃, ∇ϱ̃, p̃, ∇p̃) in components from the regularizer.
+
+        Uses the regularizer's ``quantum_fields_components`` where it has one (at least as
+        derived as its ``quantum_fields``), else converts its matrix fields.
+        """
+        reg, cls = self.regularizer, type(self.regularizer)
+        if cls.quantum_fields is Regularization.quantum_fields:
+            return f.rho, f.grad_rho, f.p, f.grad_p
+        if _defined_at(cls, "quantum_fields_components") <= _defined_at(cls, "quantum_fields"):
+            return reg.quantum_fields_components(f, self.N)
+        rho, grad_rho, P, grad_P = reg.quantum_fields(f, self.N)
+        return (rho, grad_rho, hm.to_components(P),
+                np.stack([hm.to_components(grad_P[0]), hm.to_components(grad_P[1])]))
+
+    def _smooth(self, g):
+        reg, cls = self.regularizer, type(self.regularizer)
+        if cls.smooth_generator is Regularization.smooth_generator:
+            return g
+        if (_defined_at(cls, "smooth_generator_components")
+                <= _defined_at(cls, "smooth_generator")):
+            return reg.smooth_generator_components(g)
+        return hm.to_components(reg.smooth_generator(hm.from_components(g)))
+
+    def quantum_part(self, f: Fields) -> np.ndarray:
+        """Components of the generator's ħ-part (after the regularization), cached."""
+        g = f.cache.get("g")
+        if g is None:
+            rho, grad_rho, p, grad_p = self._quantum_fields(f)
+            g = quantum_generator_components(rho, grad_rho, p, grad_p, self.grad_h,
+                                             self.hbar, self.spin_magnitude)
+            g = f.cache["g"] = self._smooth(g)
+        return g
+
+    def generator_components(self, f: Fields) -> np.ndarray:
+        """Components of 𝒦 = H + G, ``(N², nlat, nphi)``, cached in ``f.cache``."""
+        k = f.cache.get("k")
+        if k is None:
+            k = f.cache["k"] = self.h + self.quantum_part(f)
+        return k
+
     def generator_from_fields(self, f: Fields) -> np.ndarray:
         """𝒦 on the grid (module docstring); ``(N, N, nlat, nphi)`` complex Hermitian."""
-        rho, grad_rho, P, grad_P = self.regularizer.quantum_fields(f, self.N)
-        G = quantum_generator(rho, grad_rho, P, grad_P, self._grad_H, self.hbar,
-                              self.spin_magnitude)
-        return self.H + self.regularizer.smooth_generator(G)
+        return hm.from_components(self.generator_components(f))
 
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
         """Tr(P∇𝒦) = Tr(P∇H) (precomputed ∇H) + Tr(P∇G) (by the product rule, 2 transforms)."""
-        if K is None:
-            K = self.generator_from_fields(f)
-        return (np.einsum("a...,ka...->k...", f.p, self.grad_h)
-                + self.product_rule_gradient(f, hm.to_components(K) - self.h))
+        g = self.quantum_part(f) if K is None else hm.to_components(K) - self.h
+        return expectation_gradient(f.p, self.grad_h) + self.product_rule_gradient(f, g)
 
     def energy_from_fields(self, f: Fields) -> float:
         """h (eq. 50), or h_α with the ħ-part evaluated at 𝒬 = S_α𝒫."""
-        rho, grad_rho, P, grad_P = self.regularizer.quantum_fields(f, self.N)
-        e_q = quantum_energy_density(rho, grad_rho, P, grad_P, self._grad_H, self.hbar,
-                                     self.spin_magnitude)
+        rho, grad_rho, p, grad_p = self._quantum_fields(f)
+        e_q = quantum_energy_density_components(rho, grad_rho, p, grad_p, self.grad_h,
+                                                self.hbar, self.spin_magnitude)
         return super().energy_from_fields(f) + float(integrate(self.grid, e_q))

@@ -63,19 +63,39 @@ class HeatKernel(Regularization):
     name = "heat_kernel"
     needs_alpha = True
 
-    def quantum_fields(self, f, N):
+    def quantum_fields_components(self, f, N):
+        """(ϱ̃, ∇ϱ̃, p̃, ∇p̃) with p̃ the real components of P̃ (``2 + 3N²`` transforms;
+        one analysis fewer when ϱ's coefficients and a constant Tr P are known)."""
         g = self.grid
-        q_lm = heat_kernel(g, g.analysis(f.rho * f.p), self.alpha)
+        nn = f.p.shape[0]
+        if f.trace_constant and f.rho_lm is not None:  # ϱ p_0 = p_0 ϱ: no analysis
+            q_lm = np.empty((nn, g.nlm), dtype=complex)
+            q_lm[0] = f.p[0, 0, 0] * f.rho_lm
+            q_lm[1:] = g.analysis(f.rho * f.p[1:])
+        else:
+            q_lm = g.analysis(f.rho * f.p)
+        q_lm = heat_kernel(g, q_lm, self.alpha)
         q = g.synthesis(q_lm)
         grad_q = g.gradient(q_lm)
         sqrt_n = np.sqrt(N)  # Tr E_0 = √N and Tr E_a = 0 otherwise
         rho_s, grad_rho_s = sqrt_n * q[0], sqrt_n * grad_q[:, 0]
-        P_s = hm.from_components(q) / rho_s
-        grad_P_s = np.stack([(hm.from_components(grad_q[k]) - P_s * grad_rho_s[k]) / rho_s
-                             for k in range(2)])
-        return rho_s, grad_rho_s, P_s, grad_P_s
+        inv = 1.0 / rho_s
+        p_s = q * inv
+        grad_p_s = grad_q  # overwritten in place: (∇q − p̃∇ϱ̃)/ϱ̃
+        for k in range(2):
+            grad_p_s[k] -= p_s * grad_rho_s[k]
+            grad_p_s[k] *= inv
+        return rho_s, grad_rho_s, p_s, grad_p_s
+
+    def quantum_fields(self, f, N):
+        rho_s, grad_rho_s, p_s, grad_p_s = self.quantum_fields_components(f, N)
+        return (rho_s, grad_rho_s, hm.from_components(p_s),
+                np.stack([hm.from_components(grad_p_s[0]), hm.from_components(grad_p_s[1])]))
+
+    def smooth_generator_components(self, g_comp):
+        """S_α applied to the components of G (one analysis and one synthesis per component)."""
+        g = self.grid
+        return g.synthesis(heat_kernel(g, g.analysis(g_comp), self.alpha))
 
     def smooth_generator(self, G):
-        g = self.grid
-        g_lm = heat_kernel(g, g.analysis(hm.to_components(G)), self.alpha)
-        return hm.from_components(g.synthesis(g_lm))
+        return hm.from_components(self.smooth_generator_components(hm.to_components(G)))

@@ -1,0 +1,264 @@
+"""Benchmark suite of spectral_qc: cost of a tendency and of a time step, in milliseconds
+and in *pair-equivalents* (multiples of one scalar synthesis + analysis pair on the same
+grid, measured in the same process).
+
+Usage::
+
+    python benchmarks/run.py                      # lmax 63 127 255 511, writes docs + JSON
+    python benchmarks/run.py --lmax 63 127        # a subset
+    python benchmarks/run.py --quick              # fewer repeats, lmax ≤ 255
+    python benchmarks/run.py --no-docs            # do not touch docs/performance.md
+
+What is measured (per lmax, per case):
+
+* ``pair``: one ``grid.synthesis(grid.analysis(f))`` of one real scalar field;
+* ``tendency``: ``f = model.fields(state)``, ``model.transport_tendency(state, f)`` and
+  ``model.generator_from_fields(f)`` — everything one stage of the full tendency needs
+  (grid fields, velocity, transport part, the rotation generator 𝒦);
+* ``step``: one Strang step R(½) T(1) R(½) (4 RK4 tendencies + 2 rotations);
+* ``transforms``: the transform calls of one transport tendency (``grid.counts``),
+  one per real scalar field (a gradient or a vector transform counts 1);
+* ``peak_MB``: tracemalloc peak of one step (numpy allocations, beyond the state);
+  ``maxrss_MB``: the process' resident-set high-water mark after the case.
+
+Times are the minimum over repeats (robust to a loaded machine). The OpenMP thread
+count of shtns is taken from ``OMP_NUM_THREADS`` (see docs/performance.md).
+Results: ``benchmarks/results/bench-<stamp>.json`` and the table between the markers of
+``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+import spectral_qc  # noqa: E402
+from spectral_qc import SphereGrid  # noqa: E402
+from spectral_qc.hamiltonians import Hamiltonian  # noqa: E402
+from spectral_qc.integrators import make_integrator  # noqa: E402
+from spectral_qc.models import make_model  # noqa: E402
+from spectral_qc.states import (  # noqa: E402
+    spin_coherent_field, state_from_grid, von_mises_fisher)
+
+BEGIN = "<!-- bench:begin -->"
+END = "<!-- bench:end -->"
+
+H_SCALAR = "0.5*nz**2 + 0.3*nx"
+HAMILTONIANS = {
+    1: [(np.eye(1), H_SCALAR)],
+    2: [("I", H_SCALAR), ("X", "0.5*nx"), ("Y", "0.5*ny"), ("Z", "0.5*nz + 0.35")],
+    # two qubits: Pauli strings with coefficients linear in n
+    4: [("II", H_SCALAR), ("XI", "0.5*nx + 0.2"), ("IX", "0.4*ny"), ("ZZ", "0.3*nz + 0.1"),
+        ("ZI", "0.35")],
+}
+CASES = [  # (label, model kind, N, keywords)
+    ("liouville", "liouville", 1, {}),
+    ("ehrenfest", "ehrenfest", 2, {}),
+    ("ehrenfest", "ehrenfest", 4, {}),
+    ("hybrid", "hybrid", 2, {}),
+    ("hybrid+hk", "hybrid", 2, dict(regularization="heat_kernel", alpha=0.01)),
+    ("hybrid", "hybrid", 4, {}),
+    ("hybrid+hk", "hybrid", 4, dict(regularization="heat_kernel", alpha=0.01)),
+]
+
+
+def initial_state(grid, N):
+    rho = von_mises_fisher(grid, [0.3, 0.1, 1.0], 2.0)
+    if N == 1:
+        P = np.ones((1, 1) + grid.shape, complex)
+    elif N == 2:
+        P = spin_coherent_field(grid, 0.6)
+    else:  # a correlated pure two-qubit state
+        nx, ny, nz = grid.n
+        psi = np.stack([np.ones(grid.shape) + 0j, nx + 1j * ny, (0.5 + 0.2j) * nz,
+                        nx * nz + 0.3j])
+        psi /= np.linalg.norm(psi, axis=0)
+        P = np.einsum("i...,j...->ij...", psi, psi.conj())
+    return state_from_grid(grid, rho, P)
+
+
+def best_time(fn, repeats, budget_s):
+    """Minimum wall time of ``fn()`` in seconds over up to ``repeats`` runs (≥ 1)."""
+    best = math.inf
+    t_start = time.perf_counter()
+    for k in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+        if time.perf_counter() - t_start > budget_s and k >= 0:
+            break
+    return best
+
+
+def transform_counts(model, state):
+    g = model.grid
+    g.counts.clear()
+    model.transport_tendency(state)
+    return dict(g.counts)
+
+
+def bench_lmax(lmax, args, dt=1e-3):
+    grid = SphereGrid(lmax)
+    rng = np.random.default_rng(1)
+    f = rng.standard_normal(grid.shape)
+    f_lm = grid.analysis(f)
+
+    def pair():
+        grid.synthesis(grid.analysis(f))
+
+    pair()
+    t_pair = best_time(pair, args.pair_repeats, 5.0)
+    rows = []
+    for label, kind, N, kw in CASES:
+        if args.models and label not in args.models:
+            continue
+        if args.max_lmax_n4 and N == 4 and lmax > args.max_lmax_n4:
+            continue
+        model = make_model(kind, grid, Hamiltonian(HAMILTONIANS[N]), **kw)
+        state = initial_state(grid, N)
+        integ = make_integrator("strang", model)
+
+        def tendency():
+            fl = model.fields(state)
+            model.transport_tendency(state, fl)
+            model.generator_from_fields(fl)
+
+        def step():
+            integ.step(state, dt)
+
+        tendency()  # warm-up
+        t_tend = best_time(tendency, args.repeats, args.budget)
+        t_step = best_time(step, args.repeats, args.budget)
+        counts = transform_counts(model, state)
+        tracemalloc.start()
+        integ.step(state, dt)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB → MB (Linux)
+        row = dict(lmax=lmax, nlat=grid.nlat, nphi=grid.nphi, case=label, model=kind, N=N,
+                   regularization=kw.get("regularization", "none"),
+                   alpha=kw.get("alpha", 0.0),
+                   pair_ms=1e3 * t_pair, tendency_ms=1e3 * t_tend, step_ms=1e3 * t_step,
+                   tendency_pairs=t_tend / t_pair, step_pairs=t_step / t_pair,
+                   transforms=sum(counts.values()), counts=counts,
+                   peak_MB=peak / 2**20, maxrss_MB=rss)
+        rows.append(row)
+        print(f"lmax {lmax:4d} {label:10s} N={N}  pair {1e3 * t_pair:8.3f} ms  "
+              f"tendency {1e3 * t_tend:9.2f} ms ({t_tend / t_pair:6.1f} pairs)  "
+              f"step {1e3 * t_step:9.1f} ms ({t_step / t_pair:7.1f} pairs)  "
+              f"transforms {sum(counts.values()):3d}  peak {peak / 2**20:7.1f} MB",
+              flush=True)
+        del model, state, integ
+    del f_lm
+    return rows
+
+
+def fit_exponents(rows, lo=127, hi=511):
+    """Least-squares slope of log(step ms) against log(lmax) over lo ≤ lmax ≤ hi."""
+    out = {}
+    keys = sorted({(r["case"], r["N"]) for r in rows})
+    for case, N in keys:
+        pts = [(r["lmax"], r["step_ms"]) for r in rows
+               if r["case"] == case and r["N"] == N and lo <= r["lmax"] <= hi]
+        pair_pts = sorted({(r["lmax"], r["pair_ms"]) for r in rows if lo <= r["lmax"] <= hi})
+        if len(pts) >= 2:
+            x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+            out[f"{case} N={N}"] = float(np.polyfit(x, y, 1)[0])
+    if len(pair_pts) >= 2:
+        x, y = np.log([p[0] for p in pair_pts]), np.log([p[1] for p in pair_pts])
+        out["scalar pair"] = float(np.polyfit(x, y, 1)[0])
+    return out
+
+
+def markdown(rows, exps, meta):
+    lines = [f"Run {meta['date']} on `{meta['machine']}`, {meta['cpus']} CPUs, "
+             f"OMP_NUM_THREADS={meta['omp_num_threads']}, spectral_qc {meta['version']}, "
+             f"git {meta['git']}. Times: minimum over repeats; *pairs* = time / time of one "
+             "scalar synthesis+analysis pair on the same grid in the same process.",
+             "",
+             "| lmax | case | N | pair ms | tendency ms | tendency pairs | step ms | "
+             "step pairs | transforms/tendency | peak MB (step) |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['lmax']} | {r['case']} | {r['N']} | {r['pair_ms']:.3f} | "
+                     f"{r['tendency_ms']:.2f} | {r['tendency_pairs']:.1f} | "
+                     f"{r['step_ms']:.1f} | {r['step_pairs']:.1f} | {r['transforms']} | "
+                     f"{r['peak_MB']:.0f} |")
+    if exps:
+        lines += ["", "Exponent p of step cost ∝ lmax^p (least squares, lmax 127 … 511 "
+                  "where measured):", "", "| case | p |", "|---|---:|"]
+        lines += [f"| {k} | {v:.2f} |" for k, v in exps.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(text, path):
+    doc = path.read_text() if path.exists() else f"{BEGIN}\n{END}\n"
+    if BEGIN not in doc or END not in doc:
+        doc += f"\n{BEGIN}\n{END}\n"
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{BEGIN}\n{text}{END}{tail}")
+
+
+def git_rev():
+    try:
+        import subprocess
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lmax", type=int, nargs="+", default=None)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, lmax ≤ 255")
+    ap.add_argument("--models", nargs="+", default=None,
+                    help="subset of case labels: " + " ".join(sorted({c[0] for c in CASES})))
+    ap.add_argument("--max-lmax-n4", type=int, default=None,
+                    help="skip N = 4 cases above this lmax")
+    ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--docs", default=str(ROOT / "docs" / "performance.md"))
+    args = ap.parse_args(argv)
+    lmaxes = args.lmax or ([63, 127, 255] if args.quick else [63, 127, 255, 511])
+    args.repeats = 2 if args.quick else 5
+    args.pair_repeats = 20 if args.quick else 50
+    args.budget = 3.0 if args.quick else 10.0
+    rows = []
+    for lmax in lmaxes:
+        rows += bench_lmax(lmax, args)
+    exps = fit_exponents(rows)
+    for k, v in exps.items():
+        print(f"exponent {k}: {v:.2f}")
+    meta = dict(date=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                machine=platform.node() or platform.machine(), cpus=os.cpu_count(),
+                omp_num_threads=os.environ.get("OMP_NUM_THREADS", "unset"),
+                version=getattr(spectral_qc, "__version__", "?"), git=git_rev(),
+                numpy=np.__version__, python=platform.python_version())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    (out / f"bench-{stamp}.json").write_text(json.dumps(
+        dict(meta=meta, rows=rows, exponents=exps), indent=1))
+    if not args.no_docs:
+        write_docs(markdown(rows, exps, meta), Path(args.docs))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
