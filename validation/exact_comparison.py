@@ -79,9 +79,11 @@ MODELS = ("ehrenfest", "hybrid")
 SETTINGS = {
     "full": {"spins": [5, 10, 20, 50], "t_end": 10.0, "dt": 0.1, "output_every": 0.2,
              "table_times": [1.0, 2.0, 5.0, 10.0], "unregularized_spins": [5, 10],
-             "convergence": {"spin": 10, "lmax": 47, "dt": 0.05}},
+             "convergence": {"spin": 10, "lmax": 47, "dt": 0.05},
+             "alpha_check": {"spins": [20, 50], "alpha": 0.003}},
     "fast": {"spins": [5, 10], "t_end": 1.6, "dt": 0.1, "output_every": 0.2,
-             "table_times": [0.8, 1.6], "unregularized_spins": [], "convergence": None},
+             "table_times": [0.8, 1.6], "unregularized_spins": [], "convergence": None,
+             "alpha_check": None},
 }
 
 
@@ -343,6 +345,8 @@ def plot_trend(results):
         ref = np.nanmax([ln.get_ydata()[0] for ln in ax_.get_lines()] or [1.0])
         ax_.loglog(spins, ref * spins[0] / spins, color="0.6", lw=1, label="∝ 1/I")
         ax_.set_xlabel("spin I")
+        ax_.set_xticks(spins, [f"{x:g}" for x in spins])
+        ax_.minorticks_off()
         ax_.set_title(ttl)
         ax_.grid(alpha=0.3, which="both")
     axes[1].legend(fontsize=7, ncol=1)
@@ -460,6 +464,20 @@ def markdown(results):
                    f"{conv['lmax_base']} and {conv['lmax']}: {conv['d_td_lmax']:.1e}; between "
                    f"dt {conv['dt_base']:g} and {conv['dt']:g}: {conv['d_td_dt']:.1e} "
                    f"(Ehrenfest: {conv['d_td_dt_ehrenfest']:.1e}).")
+    ac = results.get("alpha_check")
+    if ac:
+        out += ["", f"Sensitivity to the regularization: hybrid with alpha = {ac['alpha']:g} "
+                f"instead of {results['regularization']['alpha']:g} (TD, Δpurity at the table times):", ""]
+        for s, h in ac["runs"].items():
+            h0 = results["runs"][s]["models"]["hybrid"]
+            cells = "; ".join(
+                f"t = {t:g}: TD {_at(h, 'trace_distance', t):.2e} (α = "
+                f"{results['regularization']['alpha']:g}: {_at(h0, 'trace_distance', t):.2e}), "
+                f"Δpurity {_at(h, 'purity_error', t):+.2e} ({_at(h0, 'purity_error', t):+.2e})"
+                for t in results["table_times"])
+            stop = (f" Stopped at t = {h['stop_time']:g} "
+                    f"({h['message'].split('[')[-1].split(']')[0]})." if h.get("stopped") else "")
+            out.append(f"* I = {s}: {cells}.{stop}")
     out += ["",
             "![trace distance](figures/exact_comparison_trace_distance.png)",
             "![purity](figures/exact_comparison_purity.png)",
@@ -515,6 +533,12 @@ def compute(fast=False, *, spins=None, log=print):
             "d_td_lmax": dmax(base["hybrid"], hi["models"]["hybrid"]),
             "d_td_dt": dmax(base["hybrid"], fine["models"]["hybrid"]),
             "d_td_dt_ehrenfest": dmax(base["ehrenfest"], fine["models"]["ehrenfest"])}
+    ac = st.get("alpha_check")
+    if ac:
+        results["alpha_check"] = {"alpha": ac["alpha"], "runs": {}}
+        for s in ac["spins"]:
+            r = study_spin(s, models=("hybrid",), log=log, alpha=ac["alpha"], **kw)
+            results["alpha_check"]["runs"][str(s)] = r["models"]["hybrid"]
     results["table"] = error_table(results)
     results["verdict"] = verdict(results)
     results["wall_s"] = time.perf_counter() - t0
