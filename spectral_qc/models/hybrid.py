@@ -123,6 +123,56 @@ def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_ma
     return g
 
 
+def _cross_minus_cross(a, b, c, d):
+    """a × b − c × d for 3-vectors of fields ``(3, ...)``, with few temporaries."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    t = np.empty(out.shape[1:])
+    for i, j, k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+        o = out[i]
+        np.multiply(a[j], b[k], out=o)
+        np.multiply(a[k], b[j], out=t)
+        o -= t
+        np.multiply(c[j], d[k], out=t)
+        o -= t
+        np.multiply(c[k], d[j], out=t)
+        o += t
+    return out
+
+
+def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar):
+    """:func:`quantum_generator_components` for a qubit, written with cross products.
+
+    ``grad_h_scaled`` is (√2/S) ∇h⃗, ``(2, 3, nlat, nphi)`` (the σ components of ∇H,
+    precomputed once). With b⃗ = p⃗_θ × ĥ_φ − p⃗_φ × ĥ_θ (ĥ the scaled gradients) and
+    l⃗ = (ϱ_θ ĥ_φ − ϱ_φ ĥ_θ)/(2ϱ):  g⃗ = −ħ (b⃗ + p⃗ × l⃗),  g_0 = (ħ/√2) p⃗·b⃗.
+    """
+    hs_t, hs_p = grad_h_scaled[0], grad_h_scaled[1]
+    pv = p[1:]
+    b = _cross_minus_cross(grad_p[0, 1:], hs_p, grad_p[1, 1:], hs_t)
+    inv = 0.5 / rho
+    u = grad_rho[0] * inv
+    v = grad_rho[1] * inv
+    lv = u * hs_p
+    lv -= v * hs_t
+    g = np.empty((4,) + rho.shape)
+    t = np.empty(rho.shape)
+    for i, j, k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+        o = g[1 + i]
+        np.multiply(pv[j], lv[k], out=o)
+        np.multiply(pv[k], lv[j], out=t)
+        o -= t
+        o += b[i]
+        o *= -hbar
+    g0 = g[0]
+    np.multiply(pv[0], b[0], out=g0)
+    np.multiply(pv[1], b[1], out=t)
+    g0 += t
+    np.multiply(pv[2], b[2], out=t)
+    g0 += t
+    g0 *= hbar / np.sqrt(2)
+    return g
+
+
 def quantum_energy_density_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_magnitude):
     """:func:`quantum_energy_density` in components.
 
@@ -180,6 +230,9 @@ class Hybrid(Model):
         self.regularizer = reg(grid, alpha)
         self._grad_H = np.stack([hm.from_components(self.grad_h[0]),
                                  hm.from_components(self.grad_h[1])])
+        # (√2/S) ∇h⃗ for the qubit cross-product form of the generator
+        self._grad_h_scaled = (np.sqrt(2) / self.spin_magnitude) * self.grad_h[:, 1:] \
+            if self.N == 2 else None
 
     def __repr__(self):
         return super().__repr__()[:-1] + f", regularization={self.regularization!r}, " \
@@ -215,8 +268,12 @@ class Hybrid(Model):
         g = f.cache.get("g")
         if g is None:
             rho, grad_rho, p, grad_p = self._quantum_fields(f)
-            g = quantum_generator_components(rho, grad_rho, p, grad_p, self.grad_h,
-                                             self.hbar, self.spin_magnitude)
+            if self.N == 2:
+                g = qubit_quantum_generator(rho, grad_rho, p, grad_p, self._grad_h_scaled,
+                                            self.hbar)
+            else:
+                g = quantum_generator_components(rho, grad_rho, p, grad_p, self.grad_h,
+                                                 self.hbar, self.spin_magnitude)
             g = f.cache["g"] = self._smooth(g)
         return g
 
