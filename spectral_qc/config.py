@@ -36,7 +36,7 @@ __all__ = ["Config", "GridConfig", "ModelConfig", "HamiltonianConfig", "InitialC
            "MODEL_KINDS", "REGULARIZATIONS", "CLASSICAL_KINDS", "QUANTUM_KINDS", "SCHEMA"]
 
 MODEL_KINDS = ("liouville", "ehrenfest", "hybrid")
-REGULARIZATIONS = ("none", "heat_kernel")
+REGULARIZATIONS = ("none", "heat_kernel", "hyper_heat_kernel")
 #: Whether a regularization needs alpha > 0 (True) or alpha = 0 (False); kinds not listed
 #: here only need alpha ≥ 0.
 REGULARIZATION_NEEDS_ALPHA = {"none": False, "heat_kernel": True}
