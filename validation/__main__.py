@@ -31,10 +31,14 @@ def main(argv=None):
                     "full suite, out/validation-fast/ for --fast)")
     ap.add_argument("--no-external", action="store_true",
                     help=f"skip the studies of other modules ({', '.join(EXTERNAL)})")
+    ap.add_argument("--external", action="store_true",
+                    help="with --fast: also run the other modules' studies (skipped by default "
+                    "to keep --fast within a few minutes)")
     args = ap.parse_args(argv)
     out = args.out or (HERE.parent / "out" / "validation-fast" if args.fast else HERE)
+    run_ext = not args.no_external and (args.external or not args.fast or args.only)
     passed, _ = run_all("fast" if args.fast else "full", out=out, only=args.only,
-                        external=() if args.no_external else EXTERNAL)
+                        external=EXTERNAL if run_ext else ())
     return 0 if passed else 1
 
 

@@ -31,7 +31,7 @@ FULL = {
     "structure": {"lmax": 63, "uncoupled_lmax": 31, "uncoupled_t": 0.5, "uncoupled_dt": 0.01,
                   "uncoupled_tol": 1e-8, "eq53_tol": 1e-10, "dephasing_tol": 1e-10,
                   "identity_tol": 1e-12},
-    "decoherence": {"lmax": 31, "t_end": 1.0, "dt": 0.005, "min_decay": 1e-2},
+    "decoherence": {"lmax": 31, "t_end": 1.0, "dt": 0.005, "min_decay": 1e-2, "control_lmax": 15},
 }
 
 FAST = {
@@ -59,7 +59,15 @@ FAST = {
     "structure": {"lmax": 63, "uncoupled_lmax": 15, "uncoupled_t": 0.2, "uncoupled_dt": 0.02,
                   "uncoupled_tol": 1e-6, "eq53_tol": 1e-10, "dephasing_tol": 1e-10,
                   "identity_tol": 1e-12},
-    "decoherence": {"lmax": 23, "t_end": 0.5, "dt": 0.01, "min_decay": 1e-3},
+    "decoherence": {"lmax": 23, "t_end": 0.5, "dt": 0.01, "min_decay": 1e-3, "control_lmax": 15},
 }
 
 PROFILES = {"full": FULL, "fast": FAST}
+
+
+def sibling(section, name):
+    """The ``name`` section of the profile that contains ``section`` (studies sharing runs)."""
+    for prof in PROFILES.values():
+        if any(v is section for v in prof.values()):
+            return prof[name]
+    raise KeyError(f"no profile contains this section (looking for {name!r})")

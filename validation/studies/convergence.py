@@ -82,6 +82,7 @@ def ehrenfest_lmax(p):
                mc.rho_q_stderr[k, 0, 1].imag]
         z_t.append(max(abs(f(rc[k]) - f(mc.rho_q[k])) / s for (_, f), s in zip(entries, s_k)))
     mc_purity = np.real(np.einsum("tij,tji->t", mc.rho_q, mc.rho_q))
+    C.cached("mc_purity", lambda: {"times": times, "purity": mc_purity, "n": mc.n_trajectories})
     return {"params": p, "entries": [e for e, _ in entries], "stderr_t_end": se, "table": table,
             "z_max_over_times_check_lmax": z_t, "times": times,
             "mc": {"rho_q_t_end": mc.rho_q[-1], "stderr_t_end": mc.rho_q_stderr[-1],

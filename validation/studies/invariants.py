@@ -168,11 +168,10 @@ def invariants_study(profile, figdir):
 
 
 def positivity_study(profile, figdir, inv_profile=None):
-    from ..profiles import PROFILES
+    from ..profiles import sibling
 
     # the runs are those of the invariants study (same profile as ``profile``)
-    p = inv_profile or next(pr["invariants"] for pr in PROFILES.values()
-                            if pr["positivity"] is profile)
+    p = inv_profile or sibling(profile, "invariants")
     runs = all_runs(p)
     data, rows = {}, []
     for (model, case, L), r in runs.items():
