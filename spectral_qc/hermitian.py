@@ -258,6 +258,20 @@ def unitary_conjugate_components(p, k, tau):
     return to_components(_conjugate_eigh(from_components(p), from_components(k), tau))
 
 
+def unitary_field(k, tau):
+    """U = exp(−iKτ) per point from the components k ``(N², ...)``: ``(..., N, N)``."""
+    w, v = np.linalg.eigh(to_matrices_last(from_components(k)))
+    phase = np.exp(-1j * tau * w)
+    return (v * phase[..., None, :]) @ np.conj(np.swapaxes(v, -1, -2))
+
+
+def conjugate_components_with(u, p):
+    """Components of U P U† for unitaries ``u`` ``(..., N, N)`` and components p ``(N², ...)``."""
+    pm = to_matrices_last(from_components(p))
+    out = u @ pm @ np.conj(np.swapaxes(u, -1, -2))
+    return to_components(np.moveaxis(np.moveaxis(out, -1, 0), -1, 0))
+
+
 def _conjugate_eigh(p, k, tau):
     km = to_matrices_last(k)
     w, v = np.linalg.eigh(km)

@@ -60,6 +60,7 @@ class SplitStep:
         self.model = model
         self.spectral_filter = spectral_filter
         self.static_generator = getattr(model, "name", "") in ("liouville", "ehrenfest")
+        self._unitaries = {}  # static generator, N > 2: U = exp(−iHτ) by τ (eigh once)
 
     # ---------------------------------------------------------------- step
     def step(self, state: State, dt: float) -> State:
@@ -117,7 +118,14 @@ class SplitStep:
             p0[1:] = g.synthesis(state.p_lm[1:])
             p0[0] = g.synthesis(state.p_lm[0]) if not _constant(state.p_lm[0]) else \
                 state.p_lm[0, 0].real / np.sqrt(4 * np.pi)
-            return with_p(conj(p0, m.h, tau))
+            if m.N == 2:
+                return with_p(conj(p0, m.h, tau))
+            u = self._unitaries.get(tau)
+            if u is None:
+                if len(self._unitaries) >= 4:
+                    self._unitaries.clear()
+                u = self._unitaries[tau] = hm.unitary_field(m.h, tau)
+            return with_p(hm.conjugate_components_with(u, p0))
         p0 = f0.p
 
         def K(s):

@@ -40,7 +40,8 @@ class Fields:
     Attributes
     ----------
     rho : (nlat, nphi) real — ϱ
-    grad_rho : (2, nlat, nphi) real — (∂θϱ, ∂φϱ/sinθ)
+    grad_rho : (2, nlat, nphi) real — (∂θϱ, ∂φϱ/sinθ); computed on first access (one
+        gradient transform), so models that never need it do not pay for it
     p : (N², nlat, nphi) real — components of P in the Hermitian basis
     grad_p : (2, N², nlat, nphi) real — their gradients
     rho_lm : (nlm,) complex or None — the coefficients ϱ came from (when known)
@@ -50,12 +51,18 @@ class Fields:
     """
 
     rho: np.ndarray
-    grad_rho: np.ndarray
+    _grad_rho: object  # the array, or a callable that computes it
     p: np.ndarray
     grad_p: np.ndarray
     rho_lm: np.ndarray | None = None
     trace_constant: bool = False
     cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def grad_rho(self):
+        if callable(self._grad_rho):
+            self._grad_rho = self._grad_rho()
+        return self._grad_rho
 
     @property
     def P(self):
@@ -119,15 +126,22 @@ class Model:
         """Grid fields (ϱ, ∇ϱ, P, ∇P) of a state.
 
         ``2 + 2N²`` transforms (2 for N = 1); ``2 + 2(N² − 1)`` when Tr P is constant (the
-        usual case: p_0 = Tr P/√N needs no transform). ``like``: fields of a state with the
-        same ϱ (a rotation sub-step), whose ϱ and ∇ϱ are reused.
+        usual case: p_0 = Tr P/√N needs no transform); ∇ϱ (one of the 2) only when a model
+        reads it. ``like``: fields of a state with the same ϱ (a rotation sub-step), whose
+        ϱ and ∇ϱ are reused.
         """
         g = self.grid
         if like is not None:
-            rho, grad_rho = like.rho, like.grad_rho
+            rho = like.rho
+
+            def grad_rho():
+                return like.grad_rho  # computed at most once, and shared
         else:
             rho = g.synthesis(state.rho_lm)
-            grad_rho = g.gradient(state.rho_lm)
+            rho_lm = state.rho_lm
+
+            def grad_rho():
+                return g.gradient(rho_lm)
         if self.N == 1:  # P ≡ 1: nothing to transform
             p = np.ones((1,) + g.shape)
             grad_p = np.zeros((2, 1) + g.shape)

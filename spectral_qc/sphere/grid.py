@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import math
+import os
 
 import numpy as np
 
@@ -42,6 +43,15 @@ def default_nlat(lmax: int) -> int:
     n = math.ceil(3 * (lmax + 1) / 2)
     n += n % 2
     return max(NLAT_MIN, n)
+
+
+def _all_finite(a) -> bool:
+    """True when every entry is finite; one reduction instead of a boolean temporary
+    (a NaN or infinity makes the sum non-finite; a finite sum settles it)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(a, axis=None)):
+            return True
+    return bool(np.all(np.isfinite(a)))
 
 
 class SphereGrid:
@@ -86,6 +96,11 @@ class SphereGrid:
         nlat = default_nlat(lmax) if nlat is None else int(nlat)
         if nlat < max(NLAT_MIN, lmax + 1) or nlat % 2:
             raise ConfigError(f"nlat = {nlat}: must be even and ≥ max({NLAT_MIN}, lmax+1)")
+        # Idle OpenMP threads sleep instead of spinning between transforms: the pointwise
+        # numpy work between two transforms is single-threaded, and on a shared or loaded
+        # machine spinning threads slow every transform by orders of magnitude
+        # (docs/performance.md). Read once, when libgomp starts; an explicit setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import shtns  # the only import of shtns in the package
 
         self._sht = shtns.sht(lmax, lmax, 1,
@@ -121,18 +136,20 @@ class SphereGrid:
         if np.iscomplexobj(f):
             raise ValueError(f"{name}: grid array must be real; split complex data into "
                              "real components first (spectral_qc.hermitian)")
-        if not np.all(np.isfinite(f)):
+        f = np.ascontiguousarray(f, dtype=np.float64)
+        if not _all_finite(f):
             raise ValueError(f"{name}: grid array contains NaN or infinity")
-        return np.ascontiguousarray(f, dtype=np.float64)
+        return f
 
     def _check_spec(self, f_lm, name="coefficients"):
         f_lm = np.asarray(f_lm)
         if f_lm.shape[-1:] != (self.nlm,):
             raise ValueError(f"{name}: spectral array must end in nlm = {self.nlm}, "
                              f"got shape {f_lm.shape}")
-        if not np.all(np.isfinite(f_lm)):
+        f_lm = np.ascontiguousarray(f_lm, dtype=np.complex128)
+        if not _all_finite(f_lm):
             raise ValueError(f"{name}: spectral array contains NaN or infinity")
-        return np.ascontiguousarray(f_lm, dtype=np.complex128)
+        return f_lm
 
     # -------------------------------------------------------------- transforms
     def analysis(self, f):

@@ -1,0 +1,186 @@
+"""Transform budget of every model, counted through ``SphereGrid.counts``.
+
+Not a timing test: it pins the number of spherical-harmonic transforms, so that a change
+that adds transforms (a gradient recomputed, a matrix transformed entry by entry, the
+constant trace component transformed again) fails ``make test``. See docs/performance.md.
+
+What is counted: ``grid.counts`` has one entry per transform *call on one real scalar
+field*, by kind — ``synthesis``, ``analysis``, ``gradient`` (one call gives both
+components of ∇f), ``vector_analysis`` (one tangent field → its two potentials),
+``vector_synthesis``. In time, a gradient or a vector transform costs about two scalar
+transforms; the budgets below are call counts, not times.
+
+The state is the usual one (Tr P = 1 everywhere), for which the constant component
+p_0 = Tr P/√N needs no transform.
+"""
+
+import numpy as np
+import pytest
+
+from spectral_qc import SphereGrid
+from spectral_qc import hermitian as hm
+from spectral_qc.hamiltonians import Hamiltonian
+from spectral_qc.integrators import make_integrator
+from spectral_qc.models import make_model
+from spectral_qc.models.regularizations import REGULARIZATIONS, Regularization
+from spectral_qc.states import spin_coherent_field, state_from_grid, von_mises_fisher
+
+H_SCALAR = "0.5*nz**2 + 0.3*nx"
+HAMILTONIANS = {
+    1: [(np.eye(1), H_SCALAR)],
+    2: [("I", H_SCALAR), ("X", "0.5*nx"), ("Y", "0.5*ny"), ("Z", "0.5*nz + 0.35")],
+    4: [("II", H_SCALAR), ("XI", "0.5*nx + 0.2"), ("IX", "0.4*ny"), ("ZZ", "0.3*nz + 0.1")],
+}
+HK = dict(regularization="heat_kernel", alpha=0.01)
+
+# (model, N, keywords) → transform calls of one transport tendency (fields included),
+# and of one Strang step (4 RK4 stages + 2 rotation sub-steps).
+BUDGET = [
+    ("liouville", 1, {}, {"synthesis": 1, "vector_analysis": 1},
+     {"synthesis": 4, "vector_analysis": 4}),
+    ("ehrenfest", 2, {}, {"synthesis": 4, "gradient": 3, "analysis": 3, "vector_analysis": 1},
+     {"synthesis": 22, "gradient": 12, "analysis": 18, "vector_analysis": 4}),
+    ("ehrenfest", 4, {}, {"synthesis": 16, "gradient": 15, "analysis": 15,
+                          "vector_analysis": 1},
+     {"synthesis": 94, "gradient": 60, "analysis": 90, "vector_analysis": 4}),
+    ("hybrid", 2, {}, {"synthesis": 4, "gradient": 5, "analysis": 4, "vector_analysis": 1},
+     {"synthesis": 30, "gradient": 34, "analysis": 28, "vector_analysis": 4}),
+    ("hybrid", 2, HK, {"synthesis": 12, "gradient": 8, "analysis": 11, "vector_analysis": 1},
+     {"synthesis": 94, "gradient": 60, "analysis": 84, "vector_analysis": 4}),
+    ("hybrid", 4, {}, {"synthesis": 16, "gradient": 17, "analysis": 16, "vector_analysis": 1},
+     {"synthesis": 126, "gradient": 130, "analysis": 124, "vector_analysis": 4}),
+    ("hybrid", 4, HK, {"synthesis": 48, "gradient": 32, "analysis": 47, "vector_analysis": 1},
+     {"synthesis": 382, "gradient": 252, "analysis": 372, "vector_analysis": 4}),
+]
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return SphereGrid(15)
+
+
+def _state(grid, N):
+    rho = von_mises_fisher(grid, [0.3, 0.1, 1.0], 2.0)
+    if N == 1:
+        P = np.ones((1, 1) + grid.shape, complex)
+    elif N == 2:
+        P = spin_coherent_field(grid, 0.6)
+    else:
+        nx, ny, nz = grid.n
+        psi = np.stack([np.ones(grid.shape) + 0j, nx + 1j * ny, (0.5 + 0.2j) * nz,
+                        nx * nz + 0.3j])
+        psi /= np.linalg.norm(psi, axis=0)
+        P = np.einsum("i...,j...->ij...", psi, psi.conj())
+    return state_from_grid(grid, rho, P)
+
+
+def _id(case):
+    kind, N, kw = case[:3]
+    return f"{kind}-N{N}" + ("-heat_kernel" if kw else "")
+
+
+@pytest.mark.parametrize("case", BUDGET, ids=[_id(c) for c in BUDGET])
+def test_transport_tendency_budget(grid, case):
+    kind, N, kw, per_tendency, _ = case
+    model = make_model(kind, grid, Hamiltonian(HAMILTONIANS[N]), **kw)
+    state = _state(grid, N)
+    grid.counts.clear()
+    model.transport_tendency(state)
+    assert dict(grid.counts) == per_tendency
+    # the rotation generator of the same stage is free: it is cached on the fields
+    f = model.fields(state)
+    model.transport_tendency(state, f)
+    grid.counts.clear()
+    model.generator_from_fields(f)
+    assert sum(grid.counts.values()) == 0
+
+
+@pytest.mark.parametrize("case", BUDGET, ids=[_id(c) for c in BUDGET])
+def test_strang_step_budget(grid, case):
+    kind, N, kw, _, per_step = case
+    model = make_model(kind, grid, Hamiltonian(HAMILTONIANS[N]), **kw)
+    state = _state(grid, N)
+    integ = make_integrator("strang", model)
+    grid.counts.clear()
+    integ.step(state, 1e-3)
+    assert dict(grid.counts) == per_step
+
+
+def test_hybrid_qubit_tendency_within_target(grid):
+    """Issue 8: a hybrid qubit tendency within ~20 pair-equivalents. Counting a gradient
+    or a vector transform as two scalar transforms, it stays under 12 pairs of transforms
+    (the rest of the budget is pointwise algebra, measured by benchmarks/run.py)."""
+    model = make_model("hybrid", grid, Hamiltonian(HAMILTONIANS[2]))
+    state = _state(grid, 2)
+    grid.counts.clear()
+    model.transport_tendency(state)
+    c = grid.counts
+    scalar = c["synthesis"] + c["analysis"] + 2 * (c["gradient"] + c["vector_analysis"])
+    assert scalar / 2 <= 12
+
+
+def test_general_trace_falls_back_to_all_components(grid):
+    """A state whose Tr P varies transforms p_0 as well (and gives the same physics)."""
+    model = make_model("ehrenfest", grid, Hamiltonian(HAMILTONIANS[2]))
+    state = _state(grid, 2)
+    scaled = type(state)(state.rho_lm, state.p_lm * 1.0)
+    scaled.p_lm[0] += 1e-3 * (grid.l == 1) * (grid.m == 0)
+    grid.counts.clear()
+    f = model.fields(scaled)
+    assert not f.trace_constant
+    assert grid.counts["synthesis"] == 1 + 4 and grid.counts["gradient"] == 4
+    g_const = model.fields(state)
+    assert g_const.trace_constant
+    np.testing.assert_allclose(g_const.p[0], 1 / np.sqrt(2), rtol=0, atol=1e-14)
+
+
+class _MatrixOnly(Regularization):
+    """A regularization written only with the matrix interface (the identity)."""
+
+    name = "_matrix_only_test"
+
+    def quantum_fields(self, f, N):
+        return f.rho, f.grad_rho, f.P, f.grad_P
+
+    def smooth_generator(self, G):
+        return np.array(G)
+
+
+@pytest.mark.parametrize("N", [2, 4])
+def test_matrix_only_regularization_still_honoured(grid, N, monkeypatch):
+    """The component fast path must not bypass a regularization that only overrides the
+    matrix methods: it goes through them (and, being the identity, equals "none")."""
+    monkeypatch.setitem(REGULARIZATIONS, _MatrixOnly.name, _MatrixOnly)
+    ham = Hamiltonian(HAMILTONIANS[N])
+    state = _state(grid, N)
+    plain = make_model("hybrid", grid, ham)
+    other = make_model("hybrid", grid, ham, regularization=_MatrixOnly.name)
+    np.testing.assert_allclose(other.generator(state), plain.generator(state), atol=1e-13)
+    np.testing.assert_allclose(other.energy(state), plain.energy(state), atol=1e-13)
+
+
+@pytest.mark.parametrize("N", [2, 3, 4])
+def test_component_algebra_matches_matrices(N, rng):
+    shape = (3, 5)
+    a = rng.standard_normal((N, N) + shape) + 1j * rng.standard_normal((N, N) + shape)
+    b = rng.standard_normal((N, N) + shape) + 1j * rng.standard_normal((N, N) + shape)
+    a, b = a + np.conj(np.swapaxes(a, 0, 1)), b + np.conj(np.swapaxes(b, 0, 1))
+    ca, cb = hm.to_components(a), hm.to_components(b)
+    np.testing.assert_allclose(1j * hm.from_components(hm.commutator_components(ca, cb)),
+                               hm.commutator(a, b), atol=1e-12)
+    np.testing.assert_allclose(hm.dot_components(ca, cb), hm.trace_product(a, b).real,
+                               atol=1e-12)
+    from scipy.linalg import expm
+
+    p = hm.from_components(ca)
+    expected = np.empty_like(p)
+    for i in np.ndindex(shape):
+        u = expm(-0.3j * b[(slice(None), slice(None)) + i])
+        expected[(slice(None), slice(None)) + i] = u @ p[(slice(None), slice(None)) + i] @ u.conj().T
+    np.testing.assert_allclose(hm.unitary_conjugate(p, b, 0.3), expected, atol=1e-12)
+    np.testing.assert_allclose(
+        hm.from_components(hm.unitary_conjugate_components(ca, cb, 0.3)), expected,
+        atol=1e-12)
+    u = hm.unitary_field(cb, 0.3)
+    np.testing.assert_allclose(hm.from_components(hm.conjugate_components_with(u, ca)),
+                               expected, atol=1e-12)
