@@ -137,8 +137,10 @@ def invariants_study(profile, figdir):
     failures = {k: v["failure"] for k, v in data.items() if k != "extra" and v["failure"]}
     for k, f in failures.items():
         rows.append(row(f"{k} runs to t_end", f, "no failure", False))
-    # figure: drifts over time at the finest resolution
+    # figure: drifts over time at the finest resolution; colour = invariant, style = case
     models = list(p["lmaxes"])
+    colors = dict(zip(INVARIANTS, ["C0", "C1", "C2", "C3", "C4"]))
+    styles = {"vmf": "-", "pure_uniform": "-", "pure_correlated": "--", "mixed_correlated": ":"}
     fig, axes = plt.subplots(1, len(models), figsize=(4.6 * len(models), 4), sharey=True)
     for ax, model in zip(np.atleast_1d(axes), models):
         L = max(p["lmaxes"][model])
@@ -148,9 +150,11 @@ def invariants_study(profile, figdir):
             for name, s in d["series"].items():
                 s = np.asarray(s, float)
                 rel = np.abs(s - s[0]) / abs(s[0])
-                ax.semilogy(t[1:], np.maximum(rel[1:], 1e-17), label=f"{INVARIANTS[name]} ({case})")
-        ax.set(title=f"{model}, lmax {L}", xlabel="t", ylabel="|C(t) − C(0)| / |C(0)|")
-        ax.legend(fontsize=6)
+                ax.semilogy(t[1:], np.maximum(rel[1:], 1e-17), styles[case], color=colors[name],
+                            label=f"{INVARIANTS[name]} ({case})")
+        ax.set(title=f"{model} ({p['schemes'][model]}), lmax {L}", xlabel="t",
+               ylabel="|C(t) − C(0)| / |C(0)|")
+        ax.legend(fontsize=6, ncol=1)
     fig.tight_layout()
     figs = [save(fig, figdir, "invariants")]
     about = (__doc__.split("\n\n", 1)[1].strip()
@@ -208,6 +212,8 @@ def positivity_study(profile, figdir, inv_profile=None):
     for ax, title in zip(axes, ["min ϱ", "min eig P", "min eig ρ̂q"]):
         ax.set(title=title + " (finest lmax)", xlabel="t")
         ax.axhline(0, color="k", lw=0.5)
+    axes[1].set_yscale("symlog", linthresh=1e-12)  # pure P sits at 0 ± round-off
+    axes[1].set_title("min eig P (finest lmax; symlog, linear below 1e-12)")
     axes[0].legend(fontsize=6)
     axes[1].legend(fontsize=6)
     fig.tight_layout()
