@@ -206,11 +206,11 @@ def dt_study(profile, figdir):
             r = results[f"{model}/{scheme}"]
             dts = np.array(r["dts"])
             ax.loglog(dts, r["errors"], mk + "-", label=scheme)
-            q = nominal[scheme]
+            q = r["nominal"]
             ax.loglog(dts, r["errors"][0] * (dts / dts[0]) ** q, "k:", lw=0.8)
         ax.set(xlabel="dt", ylabel=f"max error at t = {p['t_end']:g}", title=model)
         ax.legend(fontsize=8)
-    fig.suptitle(f"Time convergence, lmax {p['lmax']} (dotted: slopes 2 and 4)")
+    fig.suptitle(f"Time convergence, lmax {p['lmax']} (dotted: nominal slopes)")
     fig.tight_layout()
     figs = [save(fig, figdir, "convergence_dt")]
     about = (f"Each model (coupled qubit for ehrenfest and hybrid; hybrid heat-kernel "

@@ -280,7 +280,7 @@ def structure_study(profile, figdir):
     pdef = max(v["purity_defect"] for v in dep.values())
     rows.append(row("pure dephasing, pure-state form −(2γ/ħ) y + ϱ⁻¹{ϱ(x² − 1), H_I}",
                     f"{wp:.1e} (purity defect of the truncated state {pdef:.1e})",
-                    "≤ 1e3 × purity defect + tol", wp <= 1e3 * pdef + p["dephasing_tol"],
+                    f"≤ {p['dephasing_tol']:g} + 10³ × purity defect", wp <= 1e3 * pdef + p["dephasing_tol"],
                     value=wp))
     we = max(v["ehrenfest_vs_precession_only"] for v in dep.values())
     size = min(v["hbar_term_size"] for v in dep.values())
