@@ -125,7 +125,7 @@ def execute(sim, run_dir, *, t_end=None, quiet=False, label=None, fields=None, f
         sim.run(t_end, callback=writer)
     except NumericalFailure as exc:
         bar.close()
-        writer.write_outputs()
+        writer.failed()
         _figures(run_dir, sim)
         print(f"{PROG}: numerical failure in {run_dir}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_NUMERICAL

@@ -16,11 +16,14 @@ keeps these files up to date while a run goes; :func:`open_run` reads them back.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import logging
 import os
 import re
+import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +42,7 @@ DIAGNOSTICS_FILE = "diagnostics.nc"
 FIELDS_FILE = "fields.nc"
 CHECKPOINT_DIR = "checkpoints"
 FIGURE_DIR = "figures"
+FAILURE_FILE = "failure.npz"
 CHECKPOINT_FORMAT = 1
 _CKPT_RE = re.compile(r"step_(\d+)\.npz$")
 
@@ -69,7 +73,7 @@ def write_dataset(ds, path) -> None:
 
 
 # ------------------------------------------------------------------------ checkpoints
-def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang") -> Path:
+def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang", name=None) -> Path:
     """Save :meth:`Simulation.checkpoint` output as ``directory/step_<iteration>.npz``.
 
     Stores the exact spectral state (``rho_lm``, ``p_lm``), ``iteration``, ``t0``, ``dt``,
@@ -86,11 +90,11 @@ def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang") -> Path:
               "scheme": np.str_(scheme),
               "records_time": np.array([t for t, _ in records], float)}
     if records:
-        for name in records[0][1]:
-            arrays[f"rec__{name}"] = np.array([np.asarray(d[name], float) for _, d in records])
+        for key in records[0][1]:
+            arrays[f"rec__{key}"] = np.array([np.asarray(d[key], float) for _, d in records])
     hist = np.array(ckpt.get("tail_history", []), float).reshape(-1, 2)
     arrays["tail_history"] = hist
-    path = directory / f"step_{int(ckpt['iteration']):09d}.npz"
+    path = directory / (name or f"step_{int(ckpt['iteration']):09d}.npz")
     tmp = _tmp_name(path)
     with open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
@@ -159,6 +163,29 @@ def fields_dataset(grid, times, rhos, Ps, attrs=None):
 
 
 # ------------------------------------------------------------------------------ writer
+@contextlib.contextmanager
+def deferred_sigint():
+    """Hold back Ctrl-C (SIGINT) while files are written; raise it afterwards.
+
+    An interrupt inside the netCDF/HDF5 library can leave it unusable for the rest of the
+    process, so the writers finish first. Outside the main thread this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *a: caught.append(a))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        if callable(previous):
+            previous(*caught[0])
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+
 class RunWriter:
     """``Simulation.run`` callback that keeps a run directory up to date.
 
@@ -194,19 +221,21 @@ class RunWriter:
         if fresh:
             for p in list_checkpoints(self.dir):
                 p.unlink()
-            if (self.dir / FIELDS_FILE).exists():
-                (self.dir / FIELDS_FILE).unlink()
+            for stale in (self.dir / FIELDS_FILE, self.dir / CHECKPOINT_DIR / FAILURE_FILE):
+                if stale.exists():
+                    stale.unlink()
         write_text(self.dir / CONFIG_FILE, dumps_config(sim.config))
 
     # the Simulation.run callback
     def __call__(self, sim, time, diagnostics):
-        if self.write_fields:
-            rho, P = grid_fields(sim.model, sim.state)
-            self.fields.append((sim.time, rho, P))
-        self.write_outputs()
-        if sim.iteration % self.ckpt_steps == 0 or sim.iteration >= self.n_end:
-            self.checkpoint()
-        self.last_output = sim.checkpoint()
+        with deferred_sigint():
+            if self.write_fields:
+                rho, P = grid_fields(sim.model, sim.state)
+                self.fields.append((sim.time, rho, P))
+            self.write_outputs()
+            if sim.iteration % self.ckpt_steps == 0 or sim.iteration >= self.n_end:
+                self.checkpoint()
+            self.last_output = sim.checkpoint()
 
     def write_outputs(self):
         """Rewrite diagnostics.nc (and fields.nc) from everything recorded so far."""
@@ -224,6 +253,14 @@ class RunWriter:
                                                scheme=self.sim.integrator.name)
         log.debug("checkpoint %s", self.last_checkpoint)
         return self.last_checkpoint
+
+    def failed(self):
+        """After a NumericalFailure: save the state it stopped on as
+        ``checkpoints/failure.npz`` (for the maps and for inspection; ``resume`` ignores it)
+        and write the outputs up to the failure."""
+        save_checkpoint(self.dir / CHECKPOINT_DIR, self.sim.checkpoint(),
+                        scheme=self.sim.integrator.name, name=FAILURE_FILE)
+        self.write_outputs()
 
     def interrupted(self):
         """After Ctrl-C: checkpoint the latest output state and write the outputs so far."""
@@ -255,6 +292,7 @@ class Run:
     fields : xarray.Dataset or None — fields.nc when written
     checkpoints : list of Path — oldest first
     figures : list of Path — PNG files in figures/
+    failure : Path or None — checkpoints/failure.npz, the state a failed run stopped on
     """
 
     path: Path
@@ -263,6 +301,7 @@ class Run:
     fields: object = None
     checkpoints: list = dataclasses.field(default_factory=list)
     figures: list = dataclasses.field(default_factory=list)
+    failure: Path | None = None
 
     def __getitem__(self, key):  # run["diagnostics"] works too
         return getattr(self, key)
@@ -303,8 +342,10 @@ def open_run(run_dir) -> Run:
     fields = (xr.load_dataset(d / FIELDS_FILE, engine="netcdf4")
               if (d / FIELDS_FILE).is_file() else None)
     figures = sorted((d / FIGURE_DIR).glob("*.png")) if (d / FIGURE_DIR).is_dir() else []
+    failure = d / CHECKPOINT_DIR / FAILURE_FILE
     return Run(path=d, config=config, diagnostics=diagnostics, fields=fields,
-               checkpoints=list_checkpoints(d), figures=figures)
+               checkpoints=list_checkpoints(d), figures=figures,
+               failure=failure if failure.is_file() else None)
 
 
 def read_fields(run_dir, t_max=None) -> list:

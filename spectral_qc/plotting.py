@@ -58,7 +58,8 @@ def bloch_components(P):
 
 # ------------------------------------------------------------------------- snapshots
 def _snapshots(run, k=3):
-    """Up to ``k`` snapshots (time, theta, phi, rho, P) — first, middle(s), last."""
+    """Up to ``k`` snapshots (time, theta, phi, rho, P, at_failure) — first, middle(s),
+    last; for a run that stopped on a NumericalFailure the last one is its final state."""
     if run.fields is not None and run.fields.sizes.get("time", 0):
         f = run.fields
         nt = f.sizes["time"]
@@ -67,24 +68,32 @@ def _snapshots(run, k=3):
         for i in idx:
             P = f["P_real"].values[i] + 1j * f["P_imag"].values[i]
             out.append((float(f["time"].values[i]), f["theta"].values, f["phi"].values,
-                        f["rho"].values[i], P))
+                        f["rho"].values[i], P, False))
         return out
-    if not run.checkpoints:
+    files = list(run.checkpoints)
+    if not files:
         return []
     from . import hermitian as hm
     from .io import load_checkpoint
     from .sphere import SphereGrid
 
     grid = SphereGrid(run.config.grid.lmax)
-    files = run.checkpoints
     idx = sorted(set(np.linspace(0, len(files) - 1, min(k, len(files))).round().astype(int)))
+    files = [files[i] for i in idx]
+    if run.failure is not None:  # show the state the run stopped on as the last snapshot
+        files = (files[:-1] if len(files) == k else files) + [run.failure]
     out = []
-    for i in idx:
-        c = load_checkpoint(files[i])
+    for path in files:
+        c = load_checkpoint(path)
         rho = grid.synthesis(c["rho_lm"])
         P = hm.from_components(grid.synthesis(c["p_lm"]))
-        out.append((c["t0"] + c["iteration"] * c["dt"], grid.theta, grid.phi, rho, P))
+        t = c["t0"] + c["iteration"] * c["dt"]
+        out.append((t, grid.theta, grid.phi, rho, P, path == run.failure))
     return out
+
+
+def _when(t, failed):
+    return f"t = {t:.4g} (run stopped here)" if failed else f"t = {t:.4g}"
 
 
 def _lonlat(theta, phi, field):
@@ -124,9 +133,9 @@ def plot_maps(run, figdir):
     fig = _figure(figsize=(4.2 * nt + 1.0, 3.0))
     fig.subplots_adjust(left=0.01, right=0.9, bottom=0.02, top=0.82, wspace=0.04)
     axes = [fig.add_subplot(1, nt, i + 1, projection="mollweide") for i in range(nt)]
-    for ax, (t, th, ph, rho, _) in zip(axes, snaps):
+    for ax, (t, th, ph, rho, _, failed) in zip(axes, snaps):
         m = _map(ax, th, ph, rho, cmap="viridis", vmin=vmin, vmax=vmax)
-        ax.set_title(f"t = {t:.4g}", fontsize=10)
+        ax.set_title(_when(t, failed), fontsize=10)
     fig.colorbar(m, cax=fig.add_axes([0.915, 0.12, 0.015, 0.62]), label="ϱ(n)  [1/sr]")
     fig.suptitle(MAP_NOTE.format(what="Classical density ϱ(n)"), fontsize=10)
     out.append(_save(fig, figdir / "maps_rho.png"))
@@ -138,12 +147,12 @@ def plot_maps(run, figdir):
         fig.subplots_adjust(left=0.01, right=0.9, bottom=0.02, top=1 - 0.6 / (2.6 * nt + 0.7),
                             wspace=0.04, hspace=0.18)
         axes = []
-        for r, (t, th, ph, _, P) in enumerate(snaps):
+        for r, (t, th, ph, _, P, failed) in enumerate(snaps):
             b = bloch_components(P)
             for c in range(3):
                 ax = fig.add_subplot(nt, 3, 3 * r + c + 1, projection="mollweide")
                 m = _map(ax, th, ph, b[c], cmap="RdBu_r", vmin=-1, vmax=1)
-                ax.set_title(f"{names[c]}(n),  t = {t:.4g}", fontsize=10)
+                ax.set_title(f"{names[c]}(n),  {_when(t, failed)}", fontsize=10)
                 axes.append(ax)
         fig.colorbar(m, cax=fig.add_axes([0.915, 0.2, 0.013, 0.55]),
                      label="Bloch component of P(n)  [1]")
@@ -154,10 +163,10 @@ def plot_maps(run, figdir):
         fig = _figure(figsize=(4.2 * nt + 1.0, 3.0))
         fig.subplots_adjust(left=0.01, right=0.9, bottom=0.02, top=0.82, wspace=0.04)
         axes = [fig.add_subplot(1, nt, i + 1, projection="mollweide") for i in range(nt)]
-        for ax, (t, th, ph, _, P) in zip(axes, snaps):
+        for ax, (t, th, ph, _, P, failed) in zip(axes, snaps):
             pur = np.einsum("ij...,ji...->...", P, P).real
             m = _map(ax, th, ph, pur, cmap="magma", vmin=1.0 / N, vmax=1.0)
-            ax.set_title(f"t = {t:.4g}", fontsize=10)
+            ax.set_title(_when(t, failed), fontsize=10)
         fig.colorbar(m, cax=fig.add_axes([0.915, 0.12, 0.015, 0.62]), label="Tr P(n)²  [1]")
         fig.suptitle(MAP_NOTE.format(what="Local purity Tr P(n)²"), fontsize=10)
         out.append(_save(fig, figdir / "maps_purity_P.png"))
