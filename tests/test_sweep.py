@@ -177,7 +177,8 @@ def test_rerun_completes_only_missing_cases(client, tmp_path):
     # an interruption: the middle case never finished (its status file is missing)
     (tmp_path / names[1] / "status.json").unlink()
     (tmp_path / names[1] / "diagnostics.nc").unlink()
-    second = sq.sweep(spec, out=tmp_path, scheduler=client, progress=False)
+    second = sq.sweep(spec, out=tmp_path, scheduler=client.scheduler.address,  # --scheduler
+                      progress=False)
     assert (second["status"] == "ok").all()
     for n in (names[0], names[2]):  # not recomputed
         assert (tmp_path / n / "diagnostics.nc").stat().st_mtime_ns == stamps[n]
