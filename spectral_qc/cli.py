@@ -90,8 +90,8 @@ def _progress(sim, t_end, quiet, label):
 
         def counted_step():
             step()
-            bar.update(1)
             bar.set_postfix_str(f"t={sim.time:.4g}", refresh=False)
+            bar.update(1)
 
         sim.step = counted_step  # instance attribute: only this Simulation is affected
     return bar
@@ -118,7 +118,11 @@ def execute(sim, run_dir, *, t_end=None, quiet=False, label=None, fields=None, f
     from .io import RunWriter
 
     t_end = sim.config.time.t_end if t_end is None else float(t_end)
-    writer = RunWriter(sim, run_dir, t_end=t_end, fields=fields, fresh=fresh)
+    try:
+        writer = RunWriter(sim, run_dir, t_end=t_end, fields=fields, fresh=fresh)
+    except OSError as exc:
+        raise ConfigError(f"output directory {str(run_dir)!r}: cannot be created or written "
+                          f"({exc.strerror or exc})") from None
     bar = _progress(sim, t_end, quiet, label)
     start = _time.perf_counter()
     try:

@@ -302,15 +302,17 @@ def test_invalid_config_exits_2_with_one_line(tmp_path, capsys, modify, needle):
     (["resume", "{tmp}/nowhere"], "nowhere"),
     (["resume", "{tmp}", "--t-end", "x"], "--t-end"),
     (["plot", "{tmp}/nowhere"], "nowhere"),
+    (["run", "{good}", "--out", "{afile}"], "output directory"),
     (["frobnicate"], "frobnicate"),
     ([], "required"),
 ], ids=["missing-file", "bad-toml", "set-unknown", "set-no-equals", "set-bad-value",
-        "resume-missing", "resume-bad-t-end", "plot-missing", "bad-command", "no-command"])
+        "resume-missing", "resume-bad-t-end", "plot-missing", "out-is-a-file", "bad-command",
+        "no-command"])
 def test_bad_command_line_exits_2(tmp_path, capsys, argv, needle):
     (tmp_path / "bad.toml").write_text("[grid\nlmax = 3\n")
     write_config(tmp_path / "good.toml", small_config())
     names = {"missing": tmp_path / "missing.toml", "badtoml": tmp_path / "bad.toml",
-             "good": tmp_path / "good.toml", "tmp": tmp_path}
+             "good": tmp_path / "good.toml", "tmp": tmp_path, "afile": tmp_path / "bad.toml"}
     code, _, err = call([a.format(**names) for a in argv], capsys)
     assert code == 2
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
