@@ -224,23 +224,51 @@ def _qubit_rotate(p, k, tau):
     """U P U† in components for a qubit: a Rodrigues rotation of P's Bloch vector.
 
     With K = (k_0 + k⃗·σ)/√2, ``dp⃗/dt = √2 k⃗ × p⃗`` (from −i[K, P]); over ``tau`` p⃗ turns
-    by the angle √2|k⃗|τ about k⃗. p_0 (the trace) is unchanged.
+    by the angle φ = √2|k⃗|τ about k⃗:
+
+        p⃗' = cos φ p⃗ + sin φ (k̂ × p⃗) + (1 − cos φ)(k̂·p⃗) k̂,
+
+    evaluated with the half angle (sin φ = 2 s c, 1 − cos φ = 2 s², s, c = sin, cos φ/2),
+    which is accurate for small φ. p_0 (the trace) is unchanged.
     """
-    kv = k[1:]
-    pv = p[1:]
-    knorm = np.sqrt(kv[0] * kv[0] + kv[1] * kv[1] + kv[2] * kv[2])
-    angle = np.sqrt(2) * tau * knorm
-    cos = np.cos(angle)
-    # sin(angle)/|k| and (1 − cos(angle))/|k|², finite at k = 0
-    s_k = np.sqrt(2) * tau * np.sinc(angle / np.pi)
-    c_k = tau * tau * np.sinc(angle / (2 * np.pi)) ** 2  # = (1 − cos)/|k|² (2 sin²(x/2) = 1 − cos)
-    kxp = np.stack([kv[1] * pv[2] - kv[2] * pv[1],
-                    kv[2] * pv[0] - kv[0] * pv[2],
-                    kv[0] * pv[1] - kv[1] * pv[0]])
-    kdp = kv[0] * pv[0] + kv[1] * pv[1] + kv[2] * pv[2]
+    k1, k2, k3 = k[1], k[2], k[3]
+    p1, p2, p3 = p[1], p[2], p[3]
+    kn = k1 * k1
+    kn += k2 * k2
+    kn += k3 * k3
+    np.sqrt(kn, out=kn)
+    half = kn * (tau / np.sqrt(2))
+    s = np.sin(half)
+    c = np.cos(half, out=half)
+    inv = np.divide(1.0, kn, out=np.zeros_like(kn), where=kn > 0)  # k = 0: no rotation
+    s_k = s * c  # sin φ / |k| = 2 s c / |k|
+    s_k *= 2.0
+    s_k *= inv
+    s *= s  # s²
+    cos_phi = 1.0 - 2.0 * s
+    c_k = s  # (1 − cos φ)/|k|² (k̂·p⃗) = 2 s² (k⃗·p⃗)/|k|²
+    c_k *= 2.0
+    c_k *= inv
+    c_k *= inv
+    kdp = k1 * p1
+    kdp += k2 * p2
+    kdp += k3 * p3
+    c_k *= kdp
     out = np.empty(np.broadcast_shapes(p.shape, k.shape))
     out[0] = p[0]
-    out[1:] = cos * pv + s_k * kxp + (c_k * kdp) * kv
+    t = np.empty_like(kn)
+    for i, (ka, kb, pa, pb, pi_, ki) in enumerate(((k2, k3, p2, p3, p1, k1),
+                                                   (k3, k1, p3, p1, p2, k2),
+                                                   (k1, k2, p1, p2, p3, k3))):
+        o = out[i + 1]
+        np.multiply(ka, pb, out=o)  # (k⃗ × p⃗)_i
+        np.multiply(kb, pa, out=t)
+        o -= t
+        o *= s_k
+        np.multiply(cos_phi, pi_, out=t)
+        o += t
+        np.multiply(c_k, ki, out=t)
+        o += t
     return out
 
 
