@@ -336,7 +336,7 @@ def wkb_coefficient(m, base):
 
 
 # --------------------------------------------------------------- solver runs (Simulation)
-def _simulation(lmax, *, stop=None, **kw):
+def _simulation(lmax, *, stop=None, **kw):  # noqa: D103
     from spectral_qc.simulation import Simulation
 
     return Simulation(note_config(lmax, **kw), stop=stop)
@@ -349,10 +349,21 @@ def rho_q_run(lmax, *, regularization="none", alpha=0.0, hbar=1.0, t_end=0.5, dt
     Returns a dict with ``rho_q`` (2×2 complex as [[re, im], …] lists), ``energy_drift``,
     ``casimir_drift`` (∫ϱ Tr P², relative), ``mass_drift`` and ``wall`` seconds.
     """
+    from spectral_qc.errors import NumericalFailure
+    from spectral_qc.simulation import StopCriteria
+
     t0 = time.time()
+    # the tail detector is off (this measures errors); the positivity checks stay on
     sim = _simulation(lmax, regularization=regularization, alpha=alpha, hbar=hbar,
-                      t_end=t_end, dt=dt, bloch=bloch)
-    ds = sim.run()
+                      t_end=t_end, dt=dt, bloch=bloch,
+                      stop=StopCriteria(tail_max=math.inf, growth_max=math.inf))
+    try:
+        ds = sim.run()
+    except NumericalFailure as exc:
+        return {"lmax": lmax, "regularization": regularization, "alpha": alpha,
+                "hbar": hbar, "t_end": t_end, "dt": dt, "rho_q": np.full((2, 2), np.nan),
+                "failed": str(exc)[:200], "energy_drift": math.nan,
+                "casimir_drift": math.nan, "mass_drift": math.nan, "wall": time.time() - t0}
     rq = ds.rho_q_real.values[-1] + 1j * ds.rho_q_imag.values[-1]
     e = ds.energy.values
     return {"lmax": lmax, "regularization": regularization, "alpha": alpha, "hbar": hbar,
@@ -501,46 +512,65 @@ def section_hbar(fast=False):
     return out
 
 
-MAP_ALPHAS = (0.001, 0.003, 0.01, 0.03)
+MAP_ALPHAS = (0.003, 0.01, 0.03)
 MAP_HBARS = (0.5, 1.0)
 MAP_KERNELS = ("heat_kernel", "hyper_heat_kernel")
 
 
-def section_map(fast=False):
+def section_map(fast=False, hbars=None):
     """Stability map: the fastest band growth rate against α and ħ for each kernel.
 
-    The maximum over bands centred at ``MAP_BANDS`` (and lmax), base state
-    ``product_evolved``; α = 0 is included for reference.
+    The maximum over bands of width ±2 centred at ``ls`` (lmax 23, base state
+    ``product_evolved``); α = 0 is included for reference. Arnoldi with tol 1e-3.
     """
-    lmax = 15 if fast else 31
-    ls = (4, 8, 12, 15) if fast else (4, 8, 12, 17, 23, 29)
-    alphas = (0.01, 0.03) if fast else MAP_ALPHAS
-    out = {"lmax": lmax, "bands": ls, "entries": []}
-    for hbar in ((1.0,) if fast else MAP_HBARS):
+    lmax = 11 if fast else 23
+    ls = (4, 7, 10) if fast else (4, 8, 12, 17, 21)
+    alphas = (0.01,) if fast else MAP_ALPHAS
+    hbars = ((1.0,) if fast else MAP_HBARS) if hbars is None else hbars
+    out = {"lmax": lmax, "bands": ls, "base": "product_evolved", "entries": []}
+    for hbar in hbars:
         for reg, alpha in [("none", 0.0)] + [(k, a) for k in MAP_KERNELS for a in alphas]:
-            rows = [_rate_entry(lmax, "product_evolved", l, hbar=hbar, regularization=reg,
-                                alpha=alpha) for l in ls]
-            best = max(rows, key=lambda r: r["rate"])
+            m = model(lmax, hbar=hbar, regularization=reg, alpha=alpha)
+            b = study_base("product_evolved", lmax)
+            rows = [growth_rate(m, b, l - 2, l + 2, k=4, tol=1e-3) for l in ls]
+            i = int(np.argmax([r["rate"] for r in rows]))
             out["entries"].append({"regularization": reg, "alpha": alpha, "hbar": hbar,
-                                   "max_rate": best["rate"], "l_max_rate": best["l"],
+                                   "max_rate": rows[i]["rate"], "l_max_rate": ls[i],
                                    "rates": [r["rate"] for r in rows]})
-            _log(f"map {reg} α={alpha} ħ={hbar}: max {best['rate']:.3f} at l={best['l']} "
+            _log(f"map {reg} α={alpha} ħ={hbar}: max {rows[i]['rate']:.3f} at l={ls[i]} "
                  f"{[round(r['rate'], 2) for r in rows]}")
     return out
 
 
 def section_convergence(fast=False):
     """ρ̂q(t) of the note's case (uniform product P) against lmax at fixed α, per kernel."""
-    t_end = 0.2 if fast else 0.5
-    lmaxes = (15, 23, 31) if fast else (23, 31, 47, 63)
+    t_end = 0.1 if fast else 0.5
     out = {"t_end": t_end, "runs": [], "errors": {}}
     for reg in MAP_KERNELS:
+        lmaxes = (11, 15) if fast else (23, 31, 47, 95) if reg == "heat_kernel" else \
+            (23, 31, 47, 63)
         runs = [rho_q_run(L, regularization=reg, alpha=0.01, t_end=t_end) for L in lmaxes]
         ref = runs[-1]
         out["errors"][reg] = {str(r["lmax"]): rho_q_error(r, ref) for r in runs[:-1]}
         out["runs"] += runs
         _log(f"convergence {reg} α=0.01 t={t_end}: {out['errors'][reg]} "
              f"energy drift {[r['energy_drift'] for r in runs]}")
+    return out
+
+
+def section_horizon(fast=False):
+    """Geometric convergence at small lmax (t = 0.5) and at a longer horizon (t = 1)."""
+    out = {"runs": [], "errors": {}}
+    plan = ([(0.1, (7, 11, 15))] if fast else [(0.5, (7, 11, 15, 23)), (1.0, (15, 23, 31, 47))])
+    for reg in MAP_KERNELS:
+        for t_end, lmaxes in plan:
+            runs = [rho_q_run(L, regularization=reg, alpha=0.01, t_end=t_end) for L in lmaxes]
+            key = f"{reg}@t={t_end}"
+            out["errors"][key] = {str(r["lmax"]): rho_q_error(r, runs[-1]) for r in runs[:-1]}
+            out["runs"] += runs
+            _log(f"horizon {key}: {out['errors'][key]} energy drift "
+                 f"{[r['energy_drift'] for r in runs]} casimir "
+                 f"{[r['casimir_drift'] for r in runs]}")
     return out
 
 
@@ -561,24 +591,40 @@ def section_alpha_limit(fast=False):
     return out
 
 
+#: Stop criteria proposed from the detector study (docs/stability.md, "Detection"); the
+#: Simulation defaults are growth_max 40, growth_window 0.05, tail_floor 1e-12.
+PROPOSED_STOP = {"growth_max": 150.0, "growth_window": 0.02, "tail_floor": 1e-20,
+                 "tail_max": 1e-2}
+
+
 def section_detector(fast=False):
-    """Tail histories for calibrating StopCriteria (hybrid α = 0, Ehrenfest, regularized)."""
+    """Tail histories for calibrating StopCriteria (hybrid α = 0, Ehrenfest, regularized),
+    replayed through the default and the proposed criteria."""
     runs = []
     if fast:
-        cases = [dict(lmax=15, t_max=0.5)]
+        cases = [dict(lmax=15, t_max=0.5, correlated=True)]
     else:
         cases = [dict(lmax=31, t_max=1.5), dict(lmax=31, t_max=1.5, correlated=True),
                  dict(lmax=63, t_max=0.8, dt=0.005),
                  dict(lmax=31, t_max=2.5, kind="ehrenfest"),
                  dict(lmax=31, t_max=1.5, regularization="heat_kernel", alpha=0.01),
-                 dict(lmax=31, t_max=1.5, regularization="hyper_heat_kernel", alpha=0.01)]
+                 dict(lmax=31, t_max=1.5, regularization="hyper_heat_kernel", alpha=0.01),
+                 dict(lmax=63, t_max=1.6, kind="ehrenfest"),
+                 dict(lmax=63, t_max=1.0, regularization="heat_kernel", alpha=0.01),
+                 dict(lmax=63, t_max=0.5, dt=0.01), dict(lmax=47, t_max=0.6, dt=0.01)]
     for c in cases:
         h = tail_history(**c)
-        h["default_trigger"] = detector(h["t"], h["tail"])
         runs.append(h)
-        _log(f"detector {c}: nonfinite {h['t_nonfinite']} positivity {h['t_positivity']} "
-             f"default trigger {h['default_trigger']}")
-    return {"runs": runs}
+        _log(f"detector {c}: nonfinite {h['t_nonfinite']} positivity {h['t_positivity']}")
+    return replay(runs)
+
+
+def replay(runs):
+    """Add the default and the proposed detector's trigger to every tail history."""
+    for h in runs:
+        h["default_trigger"] = list(detector(h["t"], h["tail"]))
+        h["proposed_trigger"] = list(detector(h["t"], h["tail"], **PROPOSED_STOP))
+    return {"runs": runs, "proposed": PROPOSED_STOP}
 
 
 # ------------------------------------------------------------------------------ figures
@@ -692,7 +738,8 @@ def figures(data, outdir=FIGURES):
 
 
 SECTIONS = {"exponent": section_exponent, "hbar": section_hbar, "map": section_map,
-            "convergence": section_convergence, "alpha_limit": section_alpha_limit,
+            "convergence": section_convergence, "horizon": section_horizon,
+            "alpha_limit": section_alpha_limit,
             "detector": section_detector}
 
 
@@ -714,17 +761,89 @@ def _jsonable(x):
     return x
 
 
-def run(sections=None, *, fast=False, path=RESULTS):
-    """Run the named sections (all by default), merge them into ``path`` (JSON)."""
-    path = Path(path)
-    data = json.loads(path.read_text()) if path.exists() else {}
+def rows(data):
+    """Report rows (claim | measured | tolerance | pass) for validation.runner."""
+    out = []
+
+    def row(claim, measured, tolerance, passed):
+        out.append({"claim": claim, "measured": measured, "tolerance": tolerance,
+                    "passed": None if passed is None else bool(passed)})
+
+    if "exponent" in data:
+        d = data["exponent"]
+        for key, fit in d["fits"].items():
+            b = fit["exponent_l>=8"]
+            if key.startswith("product_evolved") or key.startswith("correlated_tilted"):
+                row(f"growth rate ∝ l^p at α = 0 ({key}, bands l ≥ 8)", f"p = {b:.2f}",
+                    "0.9 ≤ p ≤ 2.2 (→ 2 as l → ∞ where c₂ > 0)", 0.9 <= b <= 2.2)
+            else:
+                row(f"growth rate ∝ l^p at α = 0 ({key}; c₂ = 0: no ħl² term)",
+                    f"p = {b:.2f}", "informative", None)
+    if "map" in data:
+        d = data["map"]
+        for hbar in sorted({e["hbar"] for e in d["entries"]}):
+            e0 = [e for e in d["entries"] if e["hbar"] == hbar and e["regularization"] == "none"]
+            for e in d["entries"]:
+                if e["hbar"] == hbar and e["regularization"] != "none" and e["alpha"] == 0.01:
+                    row(f"{e['regularization']} α = 0.01 lowers the fastest growth (ħ = {hbar},"
+                        f" lmax {d['lmax']})", f"{e['max_rate']:.3g} vs {e0[0]['max_rate']:.3g}",
+                        "< 0.6 × α = 0", e["max_rate"] < 0.6 * e0[0]["max_rate"])
+    if "convergence" in data:
+        d = data["convergence"]
+        for reg, errs in d["errors"].items():
+            worst = max(errs.values())
+            row(f"{reg} α = 0.01: ρ̂q(t = {d['t_end']}) converged in lmax "
+                f"({', '.join(errs)} vs finest)", f"max error {worst:.2g}", "≤ 1e-10",
+                worst <= 1e-10)
+    if "detector" in data:
+        for h in data["detector"]["runs"]:
+            trig = h.get("proposed_trigger", h.get("default_trigger"))[0]
+            name = (f"{h['kind']} {h['regularization']} α = {h['alpha']} lmax {h['lmax']}"
+                    + (" (correlated P)" if h.get("correlated") else ""))
+            if h["kind"] == "hybrid" and h["regularization"] == "none":
+                ok = trig is not None and (h["t_nonfinite"] is None or trig < h["t_nonfinite"])
+                row(f"detector stops {name} before NaN", f"stop {trig}, NaN {h['t_nonfinite']}",
+                    "stop < NaN", ok)
+            else:
+                ok = trig is None or (h["t_positivity"] is not None and trig >= h["t_positivity"])
+                row(f"detector leaves {name} alone while positive",
+                    f"stop {trig}, positivity lost {h['t_positivity']}", "no earlier stop", ok)
+    return out
+
+
+def markdown(res):
+    """A short report fragment for validation.runner."""
+    lines = ["Short-wave stability of the hybrid model (docs/stability.md)."]
+    d = res.get("exponent")
+    if d:
+        lines.append("Fitted exponents of growth rate against l (α = 0, ħ = 1): " + ", ".join(
+            f"{k}: {v['exponent_l>=8']:.2f}" for k, v in d["fits"].items()) + ".")
+    return "\n\n".join(lines)
+
+
+def compute(fast=False, sections=None):
+    """Run the sections without writing anything; the result has report ``rows``."""
+    data = {}
     for name in sections or SECTIONS:
         t0 = time.time()
         data[name] = _jsonable(SECTIONS[name](fast))
         data[name]["wall_s"] = round(time.time() - t0, 1)
         data[name]["fast"] = fast
+    data["rows"] = rows(data)
+    return data
+
+
+def run(sections=None, *, fast=False, path=RESULTS):
+    """Run the named sections (all by default), merge them into ``path`` (JSON) and write
+    the figures; returns the merged results with report ``rows``."""
+    path = Path(path)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    for name in sections or SECTIONS:
+        data.update({k: v for k, v in compute(fast, [name]).items() if k != "rows"})
+        data["rows"] = rows(data)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=1))
+    figures(data)
     return data
 
 
@@ -739,9 +858,10 @@ def main(argv=None):
     bad = [x for x in a.sections if x not in SECTIONS]
     if bad:
         p.error(f"unknown section(s) {bad}; valid: {list(SECTIONS)}")
-    if not a.figures_only:
+    if a.figures_only:
+        figures(json.loads(Path(a.out).read_text()))
+    else:
         run(a.sections or None, fast=a.fast, path=a.out)
-    figures(json.loads(Path(a.out).read_text()))
 
 
 if __name__ == "__main__":
