@@ -81,10 +81,11 @@ SETTINGS = {
              "table_times": [1.0, 2.0, 5.0, 10.0], "unregularized_spins": [5, 10],
              "convergence": {"spin": 10, "lmax": 47, "dt": 0.05},
              "alpha_check": {"spins": [20, 50], "alpha": 0.003},
-             "lmax_check": {"spin": 50, "lmax": [31, 39, 47, 79]}},
-    "fast": {"spins": [5, 10], "t_end": 1.6, "dt": 0.1, "output_every": 0.2,
-             "table_times": [0.8, 1.6], "unregularized_spins": [], "convergence": None,
-             "alpha_check": None, "lmax_check": None},
+             "lmax_check": {"spin": 50, "lmax": [31, 39, 47, 79]},
+             "other_cases": {"B": {"a": 1.0, "b": 0.0, "c": 0.0}}},
+    "fast": {"spins": [5, 10, 20], "t_end": 2.0, "dt": 0.1, "output_every": 0.2,
+             "table_times": [1.0, 2.0], "unregularized_spins": [], "convergence": None,
+             "alpha_check": None, "lmax_check": None, "other_cases": {}},
 }
 
 
@@ -243,9 +244,11 @@ def solve_exact(spin, **kw):
 
 
 def study_spin(spin, *, t_end, dt, output_every, lmax=None, models=MODELS, log=print,
-               **model_kw):
-    """Exact solution and the model runs for one spin size; a JSON-ready dict."""
-    kw = dict(t_end=t_end, dt=dt, output_every=output_every)
+               case=None, **model_kw):
+    """Exact solution and the model runs for one spin size; a JSON-ready dict.
+
+    ``case``: overrides of :data:`CASE` (a, b, c, center, bloch)."""
+    kw = dict(t_end=t_end, dt=dt, output_every=output_every, case=case)
     t0 = time.perf_counter()
     exact = solve_exact(spin, **kw)
     out = {"spin": spin, "lmax": int(lmax or LMAX.get(spin) or 0), "dt": dt,
@@ -497,6 +500,19 @@ def markdown(results):
             stop = (f" Stopped at t = {h['stop_time']:g} "
                     f"({h['message'].split('[')[-1].split(']')[0]})." if h.get("stopped") else "")
             out.append(f"* I = {s}: {cells}.{stop}")
+    for name, sub in (results.get("other_cases") or {}).items():
+        c = sub["case"]
+        out += ["", f"Second case ({name}): a = {c['a']:g}, b = {c['b']:g}, c = {c['c']:g} "
+                "(same initial states, spins, lmax and settings):", "",
+                "| I | t | TD Ehrenfest | TD hybrid | Δpurity Ehrenfest | Δpurity hybrid |",
+                "|---|---|---|---|---|---|"]
+        for row in sub["table"]:
+            out.append(f"| {row['spin']:g} | {row['time']:g} | {row['td_ehrenfest']:.2e} | "
+                       f"{row['td_hybrid']:.2e} | {row['dpurity_ehrenfest']:+.2e} | "
+                       f"{row['dpurity_hybrid']:+.2e} |")
+        out += [""] + [f"* {line}" for line in sub["verdict"]]
+        out += ["", f"![case {name}: trace distance](figures/exact_comparison_{name}_trace_distance.png)",
+                f"![case {name}: purity](figures/exact_comparison_{name}_purity.png)"]
     out += ["",
             "![trace distance](figures/exact_comparison_trace_distance.png)",
             "![purity](figures/exact_comparison_purity.png)",
@@ -575,6 +591,16 @@ def compute(fast=False, *, spins=None, log=print):
         for s in ac["spins"]:
             r = study_spin(s, models=("hybrid",), log=log, alpha=ac["alpha"], **kw)
             results["alpha_check"]["runs"][str(s)] = r["models"]["hybrid"]
+    results["other_cases"] = {}
+    for name, over in st.get("other_cases", {}).items():
+        case = {**CASE, **over}
+        sub = {"case": case, "spins": st["spins"], "table_times": st["table_times"],
+               "runs": {}}
+        for s in st["spins"]:
+            sub["runs"][str(s)] = study_spin(s, log=log, case=case, **kw)
+        sub["table"] = error_table(sub)
+        sub["verdict"] = verdict(sub)
+        results["other_cases"][name] = sub
     results["table"] = error_table(results)
     results["verdict"] = verdict(results)
     results["wall_s"] = time.perf_counter() - t0
@@ -599,6 +625,14 @@ def write(results, results_dir=RESULTS_DIR, figures_dir=FIGURES_DIR):
         fig = fn(results)
         fig.savefig(figures_dir / f"exact_comparison_{name}.png", dpi=110)
         plt.close(fig)
+    for case, sub in (results.get("other_cases") or {}).items():
+        for name, fn in [("trace_distance", plot_trace_distance), ("purity", plot_purity)]:
+            fig = fn(sub)
+            fig.suptitle(f"case {case}: a = {sub['case']['a']:g}, b = {sub['case']['b']:g}, "
+                         f"c = {sub['case']['c']:g}", y=1.02)
+            fig.savefig(figures_dir / f"exact_comparison_{case}_{name}.png", dpi=110,
+                        bbox_inches="tight")
+            plt.close(fig)
 
 
 def load(path=RESULTS):
@@ -607,11 +641,61 @@ def load(path=RESULTS):
     return json.loads(p.read_text()) if p.exists() else None
 
 
-def run(fast: bool = False) -> dict:
+def rows(results):
+    """Report rows for the validation runner: checks of the comparison itself (pass/fail)
+    and the findings (``passed`` None: informative, never a failure)."""
+    def row(claim, measured, tolerance, passed, value=None, limit=None):
+        return {"claim": claim, "measured": measured, "tolerance": tolerance,
+                "passed": passed, "value": value, "limit": limit}
+
+    out = []
+    td0 = max(res["trace_distance"][0] for r in results["runs"].values()
+              for res in r["models"].values())
+    out.append(row("models and exact start from the same ρ̂q (TD at t = 0, all I)",
+                   f"{td0:.1e}", "≤ 1e-4 (uniform background 1e-5)", td0 <= 1e-4, td0, 1e-4))
+    conv = results.get("convergence")
+    if conv:
+        out.append(row(f"trace distances converged in lmax (I = {conv['spin']:g}: "
+                       f"{conv['lmax_base']} vs {conv['lmax']})", f"{conv['d_td_lmax']:.1e}",
+                       "≤ 1e-6", conv["d_td_lmax"] <= 1e-6, conv["d_td_lmax"], 1e-6))
+        d = max(conv["d_td_dt"], conv["d_td_dt_ehrenfest"])
+        out.append(row(f"trace distances converged in dt ({conv['dt_base']:g} vs {conv['dt']:g})",
+                       f"{d:.1e}", "≤ 1e-4", d <= 1e-4, d, 1e-4))
+    lc = results.get("lmax_check")
+    if lc:
+        c = max(lc["checks"], key=lambda c: c["lmax"])
+        d = max(c["d_td"].values())
+        out.append(row(f"trace distances converged in lmax (I = {lc['spin']:g}: "
+                       f"{lc['lmax_base']} vs {c['lmax']})", f"{d:.1e}", "≤ 1e-6", d <= 1e-6,
+                       d, 1e-6))
+    t1 = results["table_times"][0]
+    for r in error_table(results):
+        if r["time"] != t1:
+            continue
+        out.append(row(f"finding, I = {r['spin']:g}, t = {t1:g}: TD hybrid vs Ehrenfest; "
+                       "Δpurity hybrid vs Ehrenfest",
+                       f"{r['td_hybrid']:.2e} vs {r['td_ehrenfest']:.2e}; "
+                       f"{r['dpurity_hybrid']:+.2e} vs {r['dpurity_ehrenfest']:+.2e}",
+                       "informative", None))
+    return out
+
+
+def run(fast: bool = False, path=None) -> dict:
     """Run the study and write its files; returns the results dict (entry point of the
-    validation runner)."""
+    validation runner: ``rows`` feed its verdict, :func:`markdown` its report).
+
+    ``path``: where to write the JSON (default ``validation/results/exact_comparison.json``);
+    the markdown fragment goes next to it and the figures to ``<path>/../../figures``.
+    """
     results = compute(fast)
-    write(results)
+    results["rows"] = rows(results)
+    if path is None:
+        write(results)
+    else:
+        path = Path(path)
+        write(results, path.parent, path.parent.parent / "figures")
+        if path.name != "exact_comparison.json":
+            (path.parent / "exact_comparison.json").replace(path)
     return results
 
 
