@@ -393,20 +393,25 @@ def read_status(case_dir) -> dict | None:
         return None
 
 
-def run_case(config, case_dir) -> dict:
+def run_case(config, case_dir, *, resume=True) -> dict:
     """Run one config into ``case_dir`` and record the outcome; never raises for a failed run.
 
     The run is the one of ``spectral-qc run`` (:func:`spectral_qc.cli.execute`: contract
     §4 outputs, figures when ``output.figures``); afterwards ``case_dir/status.json``
     holds ``status`` (``ok`` | ``config_error`` | ``numerical_failure`` | ``error``),
     ``exit_code``, ``reason``, ``t_last`` (last time reached), ``elapsed_s``,
-    ``config_sha256``.
+    ``config_sha256`` and ``resumed_from`` (the time it continued from, or None).
 
     Parameters
     ----------
     config : dict (TOML structure), path or Config
         ``output.dir`` is replaced by ``case_dir``.
     case_dir : str or Path
+    resume : bool
+        When ``case_dir`` holds an interrupted run of the same config (its
+        ``config.toml`` and a checkpoint on the output grid before ``t_end``), continue it
+        from its latest such checkpoint (the same numbers as an uninterrupted run)
+        instead of starting at t = 0.
 
     Returns
     -------
@@ -416,7 +421,8 @@ def run_case(config, case_dir) -> dict:
     case_dir = Path(case_dir)
     case_dir.mkdir(parents=True, exist_ok=True)
     start = _time.perf_counter()
-    rec = {"status": "error", "exit_code": 1, "reason": "", "t_last": None}
+    rec = {"status": "error", "exit_code": 1, "reason": "", "t_last": None,
+           "resumed_from": None}
     try:
         try:
             if isinstance(config, Mapping):
@@ -435,7 +441,7 @@ def run_case(config, case_dir) -> dict:
                                                else str(config)))
             return rec
         rec["config_sha256"] = _config_hash(cfg)
-        rec.update(_execute(cfg, case_dir))
+        rec.update(_execute(cfg, case_dir, resume=resume))
     except Exception as exc:  # anything else: recorded, retried by a re-run
         rec.update(status="error", exit_code=1, reason=f"{type(exc).__name__}: {exc}")
     except KeyboardInterrupt:  # retried by a re-run
@@ -447,12 +453,46 @@ def run_case(config, case_dir) -> dict:
     return rec
 
 
-def _execute(cfg, case_dir: Path) -> dict:
+def _resume_point(cfg, case_dir: Path):
+    """The latest checkpoint of an interrupted run of ``cfg`` in ``case_dir`` from which it
+    can continue (on the output grid, before t_end, same config), or None."""
+    from .io import CONFIG_FILE, list_checkpoints
+
+    try:
+        if _config_hash(load_config(Path(case_dir) / CONFIG_FILE)) != _config_hash(cfg):
+            return None
+    except (ConfigError, OSError):
+        return None
+    k = max(1, round(cfg.time.output_every / cfg.time.dt))
+    n_end = round(cfg.time.t_end / cfg.time.dt)
+    for p in reversed(list_checkpoints(case_dir)):
+        try:
+            it = int(p.stem.split("_", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        if it % k == 0 and 0 < it < n_end:
+            return p
+    return None
+
+
+def _execute(cfg, case_dir: Path, *, resume=True) -> dict:
     """Run a valid config with the single-run machinery of the command line."""
     from .cli import execute
     from .simulation import Simulation
 
-    sim = Simulation(cfg)
+    point = _resume_point(cfg, case_dir) if resume else None
+    kwargs, resumed_from = {}, None
+    if point is not None:
+        from .io import load_checkpoint, read_fields
+
+        ckpt = load_checkpoint(point)
+        sim = Simulation.restore(cfg, ckpt, scheme=ckpt["scheme"])
+        resumed_from = sim.time
+        fields = (read_fields(case_dir, t_max=sim.records[-1][0])
+                  if cfg.output.fields and sim.records else None)
+        kwargs = dict(fresh=False, fields=fields)
+    else:
+        sim = Simulation(cfg)
     caught = {}
     run = sim.run
 
@@ -465,14 +505,15 @@ def _execute(cfg, case_dir: Path) -> dict:
 
     sim.run = recording_run  # instance attribute: only this Simulation is affected
     with contextlib.redirect_stderr(_io.StringIO()):  # the reason is kept in status.json
-        code = execute(sim, case_dir, quiet=True)
+        code = execute(sim, case_dir, quiet=True, **kwargs)
     if code == 0:
-        return {"status": "ok", "exit_code": 0, "t_last": sim.time}
+        return {"status": "ok", "exit_code": 0, "t_last": sim.time,
+                "resumed_from": resumed_from}
     if code == 3:
         exc = caught.get("exc")
         return {"status": "numerical_failure", "exit_code": 3,
                 "reason": " ".join(str(exc).split()) if exc else "numerical failure",
-                "t_last": float(exc.time) if exc else sim.time}
+                "t_last": float(exc.time) if exc else sim.time, "resumed_from": resumed_from}
     if code == 130:
         raise KeyboardInterrupt
     return {"status": "error", "exit_code": int(code), "reason": f"exit code {code}"}
@@ -567,7 +608,8 @@ def sweep(sweep_config, out=None, *, workers=None, scheduler=None, progress=True
         A tqdm progress bar over the cases (stderr).
     resume : bool
         Skip cases whose ``status.json`` says they finished (ok, config error or
-        numerical failure) with the same config; False runs every case again.
+        numerical failure) with the same config, and continue interrupted cases from
+        their latest checkpoint; False runs every case again from t = 0.
 
     Returns
     -------
@@ -601,8 +643,11 @@ def sweep(sweep_config, out=None, *, workers=None, scheduler=None, progress=True
             _record_config_error(case_dir, plan.errors[i], plan.hashes[i])
             plan.done.append(i)
             continue
-        if case_dir.exists():  # leftovers of an interrupted or changed case
-            shutil.rmtree(case_dir)
+        if case_dir.exists():
+            if resume and _resume_point(plan.configs[i], case_dir) is not None:
+                (case_dir / STATUS_FILE).unlink(missing_ok=True)  # continued by run_case
+            else:  # leftovers of a changed case, or of one stopped before its first output
+                shutil.rmtree(case_dir)
         runnable.append(i)
     if skipped:
         log.info("sweep: %d of %d cases already finished, running %d", skipped,
@@ -613,7 +658,7 @@ def sweep(sweep_config, out=None, *, workers=None, scheduler=None, progress=True
         if runnable:
             client, cluster, owns = _client(distributed, scheduler, workers, len(runnable))
             try:
-                _run_on(client, distributed, plan, runnable, progress, failed)
+                _run_on(client, distributed, plan, runnable, progress, failed, resume)
             finally:
                 if owns:
                     client.close()
@@ -625,7 +670,7 @@ def sweep(sweep_config, out=None, *, workers=None, scheduler=None, progress=True
     return gather(out, spec)
 
 
-def _run_on(client, distributed, plan, runnable, progress, failed):
+def _run_on(client, distributed, plan, runnable, progress, failed, resume):
     """Submit the cases, follow them with a progress bar, record tasks that died."""
     from tqdm.auto import tqdm
 
@@ -639,7 +684,7 @@ def _run_on(client, distributed, plan, runnable, progress, failed):
         for i in runnable:
             name = plan.cases[i].name
             f = client.submit(run_case, config_to_dict(plan.configs[i]), os.fspath(out / name),
-                              pure=False, key=f"spectral_qc-case-{name}-{os.urandom(4).hex()}")
+                              resume=resume, pure=False, key=f"spectral_qc-case-{name}-{os.urandom(4).hex()}")
             futures[f] = i
         for f in distributed.as_completed(list(futures)):
             i = futures[f]

@@ -4,6 +4,7 @@ recorded, re-runs only complete what is missing, Dask stays optional."""
 import copy
 import importlib
 import json
+import shutil
 import sys
 import tomllib
 
@@ -13,6 +14,7 @@ import pytest
 import spectral_qc as sq
 sw = importlib.import_module("spectral_qc.sweep")  # spectral_qc.sweep is the function
 from spectral_qc.errors import ConfigError
+from spectral_qc.io import list_checkpoints
 
 BASE = {
     "grid": {"lmax": 15},
@@ -174,22 +176,31 @@ def test_rerun_completes_only_missing_cases(client, tmp_path):
     first = sq.sweep(spec, out=tmp_path, scheduler=client, progress=False)
     names = first["case_dir"].values.tolist()
     stamps = {n: (tmp_path / n / "diagnostics.nc").stat().st_mtime_ns for n in names}
-    # an interruption: the middle case never finished (its status file is missing)
+    # interruptions: the middle case stopped at t = 0.04 (no status file, no final
+    # checkpoint), the last one before its first output (an empty directory)
     (tmp_path / names[1] / "status.json").unlink()
     (tmp_path / names[1] / "diagnostics.nc").unlink()
+    last = list_checkpoints(tmp_path / names[1])[-1]
+    assert int(last.stem.split("_")[1]) == 8  # the one at t_end
+    last.unlink()
+    shutil.rmtree(tmp_path / names[2])
+    (tmp_path / names[2]).mkdir()
     second = sq.sweep(spec, out=tmp_path, scheduler=client.scheduler.address,  # --scheduler
                       progress=False)
     assert (second["status"] == "ok").all()
-    for n in (names[0], names[2]):  # not recomputed
-        assert (tmp_path / n / "diagnostics.nc").stat().st_mtime_ns == stamps[n]
-    assert (tmp_path / names[1] / "diagnostics.nc").is_file()
-    for v in ("energy", "purity", "mass_series"):
+    assert (tmp_path / names[0] / "diagnostics.nc").stat().st_mtime_ns == stamps[names[0]]
+    assert json.loads((tmp_path / names[1] / "status.json").read_text())["resumed_from"] == 0.04
+    assert json.loads((tmp_path / names[2] / "status.json").read_text())["resumed_from"] is None
+    for v in ("energy", "purity", "rho_q_real", "mass_series", "n_mean_series"):
         np.testing.assert_array_equal(second[v].values, first[v].values)
     # a changed case is not "finished": only it runs again
+    stamps = {n: (tmp_path / n / "diagnostics.nc").stat().st_mtime_ns for n in names}
     spec["sweep"]["product"]["grid.lmax"] = [15, 17, 21]
     third = sq.sweep(spec, out=tmp_path, scheduler=client, progress=False)
-    assert (tmp_path / names[0] / "diagnostics.nc").stat().st_mtime_ns == stamps[names[0]]
+    for n in names[:2]:
+        assert (tmp_path / n / "diagnostics.nc").stat().st_mtime_ns == stamps[n]
     assert third["grid.lmax"].values.tolist() == [15, 17, 21]
+    assert (third["status"] == "ok").all()
 
 
 def test_cli_sweep_local_cluster(tmp_path, capsys):
