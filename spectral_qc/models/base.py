@@ -77,10 +77,7 @@ class Fields:
 
 def expectation_gradient(p, grad_k):
     """Σ_a p_a ∇k_a = Tr(P∇K) for components p ``(N², ...)`` and ∇k ``(2, N², ...)``."""
-    out = p[0] * grad_k[:, 0]
-    for a in range(1, p.shape[0]):
-        out += p[a] * grad_k[:, a]
-    return out
+    return np.einsum("a...,ka...->k...", p, grad_k)
 
 
 class Model:
@@ -153,10 +150,10 @@ class Model:
             nn = p_lm.shape[0]
             p = np.empty((nn,) + g.shape)
             p[0] = c00 / np.sqrt(4 * np.pi)  # Y_00 = 1/√(4π)
-            p[1:] = g.synthesis(p_lm[1:])
+            g._synthesis_into(p_lm[1:], p[1:])
             grad_p = np.empty((2, nn) + g.shape)
             grad_p[:, 0] = 0.0
-            grad_p[:, 1:] = g.gradient(p_lm[1:])
+            g._gradient_into(p_lm[1:], grad_p[0, 1:], grad_p[1, 1:])
             return Fields(rho, grad_rho, p, grad_p, state.rho_lm, True)
         p = g.synthesis(p_lm)
         grad_p = g.gradient(p_lm)

@@ -204,6 +204,23 @@ class SphereGrid:
         self.counts["gradient"] += flat.shape[0]
         return out.reshape((2,) + batch + self.shape)
 
+    # ---------------------------------------------- into preallocated arrays (internal)
+    def _synthesis_into(self, f_lm, out):
+        """:meth:`synthesis` of ``(k, nlm)`` into ``out`` ``(k, nlat, nphi)`` (C-contiguous,
+        float64) without a temporary; for the models' field evaluation."""
+        f_lm = self._check_spec(f_lm).reshape(-1, self.nlm)
+        for k in range(f_lm.shape[0]):
+            self._sht.SH_to_spat(f_lm[k], out[k])
+        self.counts["synthesis"] += f_lm.shape[0]
+        return out
+
+    def _gradient_into(self, f_lm, out_theta, out_phi):
+        """:meth:`gradient` of ``(k, nlm)`` into two ``(k, nlat, nphi)`` arrays."""
+        f_lm = self._check_spec(f_lm).reshape(-1, self.nlm)
+        for k in range(f_lm.shape[0]):
+            self._sht.SHsph_to_spat(f_lm[k], out_theta[k], out_phi[k])
+        self.counts["gradient"] += f_lm.shape[0]
+
     def vector_analysis(self, v_theta, v_phi):
         """Helmholtz decomposition of tangent fields, v = ∇S + ∇T × n.
 
