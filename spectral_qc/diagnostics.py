@@ -159,8 +159,11 @@ def tail_fraction(grid, f_lm, fraction=TAIL_FRACTION):
     """Fraction of the variance (degrees ≥ 1) in the top ``fraction`` of degrees.
 
     ``f_lm`` ``(..., nlm)``; returns the maximum over the leading dimensions (0 for
-    fields without variance).
+    fields without variance, and for an empty batch such as the traceless part of P
+    when N = 1).
     """
+    if np.size(f_lm) == 0:
+        return 0.0
     spec = power_spectrum(grid, f_lm)[..., 1:].reshape(-1, grid.lmax)
     cut = int(np.floor((1 - fraction) * grid.lmax))
     total = spec.sum(axis=-1)

@@ -246,3 +246,19 @@ def test_unregularized_hybrid_stops_with_instability_not_nan():
     ds = err.diagnostics
     assert ds.time.size >= 3 and float(ds.time[-1]) <= err.time
     assert np.all(np.isfinite(ds.energy.values))
+
+
+def test_liouville_runs_through_simulation():
+    """N = 1 has no traceless P components: the tail check and diagnostics must cope."""
+    cfg = {"grid": {"lmax": 21}, "model": {"kind": "liouville"},
+           "hamiltonian": {"terms": [{"op": "I", "coef": "0.4*nx - 0.3*ny + 0.8*nz"}]},
+           "initial": {"classical": {"kind": "von_mises_fisher", "center": [0.6, 0.1, 0.79],
+                                     "kappa": 2.0}},
+           "time": {"t_end": 0.2, "dt": 0.01, "output_every": 0.1}}
+    ds = Simulation(cfg).run()
+    assert ds.time.size == 3
+    np.testing.assert_allclose(ds.purity.values, 1.0, atol=1e-13)  # (∫ϱ)² for N = 1
+    # rigid rotation keeps ⟨n⟩'s length and the spectral tail stays at round-off
+    lengths = np.linalg.norm(ds.n_mean.values, axis=1)
+    np.testing.assert_allclose(lengths, lengths[0], rtol=1e-10)
+    assert float(ds.spectral_tail.max()) < 1e-10
