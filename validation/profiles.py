@@ -10,7 +10,7 @@ FULL = {
         "liouville": {"lmaxes": [5, 7, 9, 11, 13, 15, 19, 23, 31, 47, 63, 95, 127],
                       "dt": 0.0025, "scheme": "yoshida4", "t_end": 1.0, "points": 2000,
                       "tolerance": 1e-10},
-        "ehrenfest": {"lmaxes": [11, 15, 19, 23, 31, 47, 63], "check_lmax": 63, "dt": 0.01,
+        "ehrenfest": {"lmaxes": [3, 5, 7, 9, 11, 15, 23, 31, 47, 63], "check_lmax": 63, "dt": 0.01,
                       "scheme": "yoshida4", "t_end": 1.0, "trajectories": 1_000_000,
                       "traj_dt": 0.02, "outputs": 10, "z_max": 3.0, "seed": 20261126},
     },
@@ -23,6 +23,11 @@ FULL = {
                    "tolerance": {"liouville": 1e-8, "ehrenfest": 1e-8,
                                  "hybrid": {"default": 1e-8, "energy": 1e-5, "berry_casimir": 1e-5}},
                    "mass_tolerance": 1e-12,
+                   # the regularized hybrid with a correlated pure P blows up near t = 0.85
+                   # (short-wave instability; see positivity's instability probe)
+                   "t_end_overrides": {"hybrid/pure_correlated": 0.5},
+                   "instability_probe": {"model": "hybrid", "case": "pure_correlated",
+                                         "lmax": LOW},
                    # informative: the Ehrenfest pure-state run with Strang (why yoshida4), and
                    # the hybrid energy drift at dt/2 (the drift is a time-step error)
                    "strang_check": {"model": "ehrenfest", "case": "pure_uniform", "lmax": LOW},
@@ -38,7 +43,7 @@ FAST = {
     "convergence_lmax": {
         "liouville": {"lmaxes": [5, 7, 9, 11, 15, 23, 31], "dt": 0.005, "scheme": "yoshida4",
                       "t_end": 1.0, "points": 400, "tolerance": 1e-10},
-        "ehrenfest": {"lmaxes": [11, 15, 23], "check_lmax": 23, "dt": 0.02,
+        "ehrenfest": {"lmaxes": [5, 9, 15, 23], "check_lmax": 23, "dt": 0.02,
                       "scheme": "yoshida4", "t_end": 1.0, "trajectories": 20_000,
                       "traj_dt": 0.025, "outputs": 10, "z_max": 3.0, "seed": 20261126},
     },
