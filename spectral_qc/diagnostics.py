@@ -156,28 +156,30 @@ def n_mean(s):
 
 
 def tail_fraction(grid, f_lm, fraction=TAIL_FRACTION):
-    """Fraction of the variance (degrees ≥ 1) in the top ``fraction`` of degrees.
+    """Fraction of ∫|F|² dA in the top ``fraction`` of degrees (l > (1 − fraction)·lmax).
 
-    ``f_lm`` ``(..., nlm)``; returns the maximum over the leading dimensions (0 for
-    fields without variance, and for an empty batch such as the traceless part of P
-    when N = 1).
+    ``f_lm`` ``(..., nlm)`` is one field or the components of one matrix field; the powers
+    are summed over the leading dimensions (Frobenius norm), and the total includes the mean
+    (l = 0), so that components that vanish up to round-off cannot produce a spurious O(1)
+    ratio of noise to noise. Returns 0 for an empty or zero field.
     """
     if np.size(f_lm) == 0:
         return 0.0
-    spec = power_spectrum(grid, f_lm)[..., 1:].reshape(-1, grid.lmax)
-    cut = int(np.floor((1 - fraction) * grid.lmax))
-    total = spec.sum(axis=-1)
-    tail = spec[:, cut:].sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(total > 0, tail / np.where(total > 0, total, 1), 0.0)
-    return float(frac.max())
+    spec = power_spectrum(grid, f_lm).reshape(-1, grid.lmax + 1).sum(axis=0)
+    cut = int(np.floor((1 - fraction) * grid.lmax)) + 1
+    total = spec.sum()
+    return float(spec[cut:].sum() / total) if total > 0 else 0.0
+
+
+def state_spectral_tail(grid, state):
+    """max(tail of ϱ, tail of P) for a State (the ``spectral_tail`` diagnostic)."""
+    return max(tail_fraction(grid, state.rho_lm), tail_fraction(grid, state.p_lm))
 
 
 @add_diagnostic("spectral_tail",
-                "fraction of the variance of ϱ or P in the top 10% of degrees (max)", "1")
+                "fraction of ∫ϱ² or ∫|P|² in the top 10% of degrees (max of the two)", "1")
 def spectral_tail(s):
-    g = s.model.grid
-    return max(tail_fraction(g, s.state.rho_lm), tail_fraction(g, s.state.p_lm[1:]))
+    return state_spectral_tail(s.model.grid, s.state)
 
 
 def evaluate(model, state, names=None):

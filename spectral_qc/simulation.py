@@ -147,8 +147,7 @@ class Simulation:
 
     def _check_tail(self):
         s = self.stop
-        tail = max(dg.tail_fraction(self.grid, self.state.rho_lm),
-                   dg.tail_fraction(self.grid, self.state.p_lm[1:]))
+        tail = dg.state_spectral_tail(self.grid, self.state)
         hist = self._tail_history
         hist.append((self.time, tail))
         while len(hist) > 2 and hist[-1][0] - hist[1][0] >= s.growth_window:
