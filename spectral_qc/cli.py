@@ -216,7 +216,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_resume(args) -> int:
-    from .io import (CONFIG_FILE, list_checkpoints, load_checkpoint, read_fields, with_t_end)
+    from .io import (CONFIG_FILE, checkpoint_iteration, list_checkpoints, load_checkpoint,
+                     read_fields, with_t_end)
     from .simulation import Simulation
 
     d = Path(args.dir)
@@ -242,7 +243,7 @@ def cmd_resume(args) -> int:
     if n_end > sim.iteration and sim.iteration % k:
         # the previous leg ended between two outputs: continue from the latest checkpoint
         # on the output grid, so the records match one uninterrupted run exactly
-        on_grid = [p for p in ckpts if load_checkpoint(p)["iteration"] % k == 0]
+        on_grid = [p for p in ckpts if checkpoint_iteration(p) % k == 0]
         if not on_grid:
             return execute(Simulation(config), d, quiet=args.quiet)
         ckpt = load_checkpoint(on_grid[-1])

@@ -34,8 +34,10 @@ from .errors import ConfigError
 log = logging.getLogger(__name__)
 
 __all__ = ["Run", "RunWriter", "open_run", "write_dataset", "write_text", "save_checkpoint",
-           "load_checkpoint", "list_checkpoints", "fields_dataset", "grid_fields",
-           "CONFIG_FILE", "DIAGNOSTICS_FILE", "FIELDS_FILE", "CHECKPOINT_DIR", "FIGURE_DIR"]
+           "load_checkpoint", "list_checkpoints", "checkpoint_iteration", "fields_dataset",
+           "grid_fields", "read_fields", "deferred_sigint", "with_output_dir", "with_t_end",
+           "CONFIG_FILE", "DIAGNOSTICS_FILE", "FIELDS_FILE", "CHECKPOINT_DIR", "FIGURE_DIR",
+           "FAILURE_FILE"]
 
 CONFIG_FILE = "config.toml"
 DIAGNOSTICS_FILE = "diagnostics.nc"
@@ -120,6 +122,14 @@ def load_checkpoint(path) -> dict:
                 "scheme": str(z["scheme"]) if "scheme" in z.files else "strang",
                 "records": records,
                 "tail_history": [tuple(map(float, r)) for r in z["tail_history"]]}
+
+
+def checkpoint_iteration(path) -> int:
+    """The iteration of a ``step_<iteration>.npz`` checkpoint, from its name."""
+    m = _CKPT_RE.search(os.fspath(path))
+    if not m:
+        raise ValueError(f"{os.fspath(path)!r} is not named step_<iteration>.npz")
+    return int(m.group(1))
 
 
 def list_checkpoints(run_dir) -> list:
@@ -266,7 +276,7 @@ class RunWriter:
         """After Ctrl-C: checkpoint the latest output state and write the outputs so far."""
         if self.last_output is not None:
             done = [p for p in list_checkpoints(self.dir)
-                    if int(_CKPT_RE.search(p.name).group(1)) == self.last_output["iteration"]]
+                    if checkpoint_iteration(p) == self.last_output["iteration"]]
             if not done:
                 self.checkpoint(self.last_output)
         n = len(self.last_output["records"]) if self.last_output else 0

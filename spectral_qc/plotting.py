@@ -27,9 +27,9 @@ __all__ = ["plot_run", "plot_comparison", "bloch_components", "TIME_LABEL"]
 
 TIME_LABEL = "time t  [ħ / energy unit of H]"
 DPI = 110
-FLOOR = 1e-17
+FLOOR = 1e-17  # drifts and tails below this are drawn at this value (log scale)
 MAP_NOTE = ("{what} — Mollweide maps, longitude φ (0 at the centre, ±180° at the edges) and "
-            "latitude 90° − θ,\ngraticule every 30°, north pole (n = +z) at the top")  # drifts below this are drawn at this value (log scale)
+            "latitude 90° − θ,\ngraticule every 30°, north pole (n = +z) at the top")
 
 
 def _figure(**kw):
@@ -284,8 +284,7 @@ def plot_comparison(run_dirs, labels, path):
         ls = styles[k % len(styles)]
         a1.plot(t, ds["purity"].values, ls=ls, color=f"C{k}", label=lab)
         for c, comp in enumerate("xyz"):
-            a2.plot(t, ds["n_mean"].values[:, c], ls=ls, color=f"C{c + 4}",
-                    label=f"⟨n_{comp}⟩ {lab}")
+            a2.plot(t, ds["n_mean"].values[:, c], ls=ls, color=f"C{c + 4}")
         d, how = _drift(ds["energy"].values)
         if d is not None and t.size > 1:
             a3.semilogy(t[1:], d[1:], ls=ls, color=f"C{k}", label=lab + how)
@@ -295,9 +294,18 @@ def plot_comparison(run_dirs, labels, path):
     a2.set_title("Mean classical spin direction")
     a3.set_ylabel("|h(t) − h(0)| / |h(0)|  [1]")
     a3.set_title("Relative energy drift")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=f"C{c + 4}", label=f"⟨n_{comp}⟩")
+               for c, comp in enumerate("xyz")]
+    handles += [Line2D([], [], color="k", ls=styles[k % len(styles)], label=lab)
+                for k, lab in enumerate(labels)]
+    for a in (a1, a3):
+        a.legend(fontsize=8)
+    a2.legend(handles=handles, fontsize=8, ncol=5, loc="upper center",
+              bbox_to_anchor=(0.5, -0.15))
     for a in (a1, a2, a3):
         a.set_xlabel(TIME_LABEL)
         a.grid(True, which="both", alpha=0.3)
-        a.legend(fontsize=8, ncol=2 if a is a2 else 1)
     fig.suptitle("Qubit coupled to a classical spin: " + " vs ".join(labels), fontsize=12)
     return _save(fig, path)

@@ -71,3 +71,20 @@ def test_run_writer_with_python_api(tmp_path):
     for k in ds.data_vars:
         assert np.array_equal(ds[k].values, run.diagnostics[k].values, equal_nan=True), k
     assert [p.name for p in run.checkpoints][-1] == "step_000000010.npz"
+
+
+def test_outputs_are_readable_at_every_output(tmp_path):
+    """diagnostics.nc and fields.nc are complete files after every output (crash safety)."""
+    sim = _sim()
+    writer = sio.RunWriter(sim, tmp_path)
+    seen = []
+
+    def check(s, t, d):
+        writer(s, t, d)
+        diag = xr.load_dataset(tmp_path / "diagnostics.nc")
+        fields = xr.load_dataset(tmp_path / "fields.nc")
+        seen.append((diag.sizes["time"], fields.sizes["time"], float(diag["time"][-1])))
+
+    sim.run(callback=check)
+    assert [(a, b) for a, b, _ in seen] == [(k, k) for k in range(1, 7)]
+    np.testing.assert_allclose([t for _, _, t in seen], [0, .02, .04, .06, .08, .1], atol=1e-12)
