@@ -21,7 +21,7 @@ import numpy as np
 
 from . import diagnostics as dg
 from .config import Config, load_config
-from .errors import (InstabilityDetected, NonFiniteState, NumericalFailure, PositivityLost,
+from .errors import (ConfigError, InstabilityDetected, NonFiniteState, NumericalFailure, PositivityLost,
                      SpectralQCError)
 from .integrators import make_integrator
 from .models import make_model
@@ -73,6 +73,29 @@ def initial_state(config: Config, grid: SphereGrid) -> State:
     return state_from_grid(grid, rho, uniform_density_matrix(grid, density))
 
 
+#: The hybrid generator contains ∇ln ϱ: ϱ0 must exceed this fraction of its maximum.
+HYBRID_RHO_FLOOR = 1e-12
+
+
+def check_hybrid_density(grid, state):
+    """Refuse an initial ϱ that is not positive on the grid for the hybrid model.
+
+    Its generator contains {ln ϱ, H}: where the truncated ϱ0 is zero or negative (a narrow
+    von Mises–Fisher density undershoots at the antipode on a coarse grid) the model is
+    undefined. Raises ConfigError with the remedy.
+    """
+    rho = grid.synthesis(state.rho_lm)
+    ratio = float(rho.min() / rho.max())
+    if ratio < HYBRID_RHO_FLOOR:
+        # a background of weight w adds w/(4π); ask for ten times the undershoot
+        weight = max(40 * np.pi * max(-float(rho.min()), 0.0), 1e-11 * float(rho.max()) * 4 * np.pi)
+        raise ConfigError(
+            f"initial.classical: the hybrid model needs ϱ0 > 0 everywhere (its generator "
+            f"contains ∇ln ϱ), but min ϱ0 / max ϱ0 = {ratio:.2g} on the lmax = "
+            f"{grid.lmax} grid; add a uniform background (kind = \"mixture\" with a "
+            f"kappa = 0 component of weight ≳ {weight:.1g}), lower kappa, or raise lmax")
+
+
 class Simulation:
     """A configured run: grid, model, integrator, state and clock.
 
@@ -105,6 +128,8 @@ class Simulation:
         self.integrator = make_integrator(scheme, self.model, spectral_filter=spectral_filter)
         self.stop = stop or StopCriteria()
         self.state = initial_state(cfg, self.grid)
+        if cfg.model.kind == "hybrid":
+            check_hybrid_density(self.grid, self.state)
         self.dt = cfg.time.dt
         self.t0 = 0.0
         self.iteration = 0

@@ -262,3 +262,22 @@ def test_liouville_runs_through_simulation():
     lengths = np.linalg.norm(ds.n_mean.values, axis=1)
     np.testing.assert_allclose(lengths, lengths[0], rtol=1e-10)
     assert float(ds.spectral_tail.max()) < 1e-10
+
+
+def test_hybrid_refuses_a_density_that_is_not_positive_on_the_grid():
+    from spectral_qc.errors import ConfigError
+
+    cfg = {"grid": {"lmax": 31}, "model": {"kind": "hybrid"},
+           "hamiltonian": {"terms": [{"op": op, "coef": c} for op, c in NOTE_H]},
+           "initial": {"classical": {"kind": "von_mises_fisher", "center": [0, 0, 1],
+                                     "kappa": 40.0}, "quantum": {"bloch": [1.0, 0.0, 0.0]}},
+           "time": {"t_end": 0.1, "dt": 0.01, "output_every": 0.1}}
+    with pytest.raises(ConfigError, match="mixture") as info:
+        Simulation(cfg)
+    suggested = float(str(info.value).split("weight ≳ ")[1].split(")")[0])
+    assert 1e-5 < suggested < 1e-2
+    # the documented remedy: a small uniform background makes it admissible
+    cfg["initial"]["classical"] = {"kind": "mixture", "components": [
+        {"center": [0, 0, 1], "kappa": 40.0, "weight": 1.0},
+        {"center": [0, 0, 1], "kappa": 0.0, "weight": suggested}]}
+    assert Simulation(cfg).model.name == "hybrid"
