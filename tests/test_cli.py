@@ -502,3 +502,18 @@ def test_demo_layout(tmp_path, capsys, monkeypatch):
         assert {p.name for p in run.figures} >= {"maps_rho.png", "maps_bloch.png",
                                                  "drifts.png"}
     assert (tmp_path / "demo" / "comparison.png").stat().st_size > 10_000
+
+
+def test_bad_input_in_a_real_process(tmp_path):
+    """The installed entry point: one stderr line, exit 2, nothing executed (no warnings
+    or tracebacks leak from numpy or the parser in a real process either)."""
+    cfg = write_config(tmp_path / "evil.toml", _term(coef=INJECTION)(small_config()))
+    for argv in (["run", str(cfg)],
+                 ["run", str(write_config(tmp_path / "log.toml",
+                                          _term(coef="log(nz)")(small_config())))]):
+        done = subprocess.run([sys.executable, "-m", "spectral_qc.cli"] + argv, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+        assert "hamiltonian.terms[1].coef" in done.stderr
+    assert not list(tmp_path.rglob("PWNED"))
