@@ -21,6 +21,7 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "SphereGrid", "Simulation", "StopCriteria", "exact", "ConfigError", "InstabilityDetected", "NonFiniteState", "NumericalFailure",
-    "PositivityLost", "SpectralQCError", "__version__", "open_run",
+    "SphereGrid", "Simulation", "StopCriteria", "exact", "open_run", "open_sweep", "sweep",
+    "ConfigError", "InstabilityDetected", "NonFiniteState", "NumericalFailure",
+    "PositivityLost", "SpectralQCError", "__version__",
 ]

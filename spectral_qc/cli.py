@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
 import signal
 import sys
 import time as _time
@@ -33,7 +32,6 @@ log = logging.getLogger("spectral_qc")
 EXIT_OK, EXIT_INPUT, EXIT_NUMERICAL, EXIT_INTERRUPTED = 0, 2, 3, 130
 PROG = "spectral-qc"
 PROGRESS_DELAY = 2.0  # seconds before a progress bar appears
-THREADS_LMAX = 128    # below this lmax the CLI defaults to OMP_NUM_THREADS=1
 
 
 class _UsageError(Exception):
@@ -165,13 +163,6 @@ def _restore_sigint(previous):
         signal.signal(signal.SIGINT, previous)
 
 
-def _threads(config):
-    """Default to one OpenMP thread for small grids (lmax < 128), where shtns threads cost
-    more than they save (and oversubscribe shared machines); ``OMP_NUM_THREADS`` wins."""
-    if "OMP_NUM_THREADS" not in os.environ and config.grid.lmax < THREADS_LMAX:
-        os.environ["OMP_NUM_THREADS"] = "1"
-
-
 def _with_out(config, out):
     from .io import with_output_dir
 
@@ -186,7 +177,6 @@ def cmd_run(args) -> int:
     if args.set:
         raw = apply_overrides(raw, args.set)
     config = _with_out(load_config(raw), args.out)
-    _threads(config)
     sim = Simulation(config)
     return execute(sim, Path(config.output.dir), quiet=args.quiet)
 
@@ -199,7 +189,6 @@ def cmd_demo(args) -> int:
     hybrid = demo_config()
     ehrenfest = dataclasses.replace(hybrid, model=dataclasses.replace(
         hybrid.model, kind="ehrenfest", regularization="none", alpha=0.0))
-    _threads(hybrid)
     codes, dirs = [], []
     start = _time.perf_counter()
     for name, cfg in (("hybrid", hybrid), ("ehrenfest", ehrenfest)):
@@ -228,7 +217,6 @@ def cmd_resume(args) -> int:
     if args.t_end is not None:
         config = with_t_end(config, args.t_end)
     t_end = config.time.t_end
-    _threads(config)
     ckpts = list_checkpoints(d)
     if not ckpts:  # interrupted before the first output: start over
         log.info("resume %s: no checkpoint, starting from t = 0", d)

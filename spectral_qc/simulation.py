@@ -30,9 +30,10 @@ from .states import State, mixture, state_from_grid, uniform_density_matrix, von
 
 log = logging.getLogger(__name__)
 
-REGULARIZATION_HINT = ("the hybrid model as written grows short waves at rates ∝ l² "
-                       "(docs/stability.md); regularize it with [model] regularization = "
-                       "\"heat_kernel\" and alpha > 0 (e.g. alpha = 0.01), or lower lmax")
+REGULARIZATION_HINT = ("the short-wave instability of the hybrid model as written (growth "
+                       "rates ∝ l², docs/stability.md); regularize it with [model] "
+                       "regularization = \"heat_kernel\" and alpha > 0 (e.g. alpha = 0.01), "
+                       "or lower lmax")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import QUANTUM_KINDS, SCHEMA, config_to_dict, dumps_config, load_config
+from .config import QUANTUM_KINDS, SCHEMA, config_to_dict, load_config
 from .errors import ConfigError, NumericalFailure, SpectralQCError
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 # shtns' OpenMP threads only slow these small grids down (and oversubscribe shared CI
 # machines); the CLI makes the same choice for lmax < 128. Must precede the first grid.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -30,6 +30,9 @@ from ..errors import ConfigError
 
 LMAX_MIN = 1
 LMAX_MAX = 2047
+#: Below this lmax one OpenMP thread is the default: shtns threads cost more than they
+#: save on small grids (docs/performance.md); ``OMP_NUM_THREADS`` or ``nthreads`` win.
+THREADS_LMAX = 128
 #: shtns refuses Gauss grids with fewer latitudes than this (it aborts the process).
 NLAT_MIN = 32
 
@@ -65,8 +68,9 @@ class SphereGrid:
         Number of Gauss latitudes; default :func:`default_nlat` (dealiased for quadratic
         products). ``nphi = 2 * nlat``.
     nthreads : int, optional
-        OpenMP threads used by shtns; 0 (default) lets shtns use ``OMP_NUM_THREADS``
-        or all cores.
+        OpenMP threads used by shtns; 0 lets shtns use ``OMP_NUM_THREADS`` or all cores.
+        Default: 0 when ``OMP_NUM_THREADS`` is set or lmax ≥ 128, else 1 (on small grids
+        threads cost more than they save).
 
     Attributes
     ----------
@@ -86,7 +90,7 @@ class SphereGrid:
         ``vector_analysis``, ``vector_synthesis``), one per real scalar field.
     """
 
-    def __init__(self, lmax: int, *, nlat: int | None = None, nthreads: int = 0):
+    def __init__(self, lmax: int, *, nlat: int | None = None, nthreads: int | None = None):
         if isinstance(lmax, bool) or not isinstance(lmax, (int, np.integer)):
             raise ConfigError(f"grid.lmax = {lmax!r}: must be an integer between "
                               f"{LMAX_MIN} and {LMAX_MAX}")
@@ -101,6 +105,8 @@ class SphereGrid:
         # machine spinning threads slow every transform by orders of magnitude
         # (docs/performance.md). Read once, when libgomp starts; an explicit setting wins.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if nthreads is None:
+            nthreads = 0 if "OMP_NUM_THREADS" in os.environ or lmax >= THREADS_LMAX else 1
         import shtns  # the only import of shtns in the package
 
         self._sht = shtns.sht(lmax, lmax, 1,
