@@ -19,14 +19,14 @@ BANDS = ((3, 5), (6, 8), (9, 11))
 
 
 @functools.lru_cache(maxsize=None)
-def band_rate(regularization, alpha, band, base="correlated_tilted"):
-    """Growth rate of one band of degrees at lmax 11 (dense eigenvalues, ~2 s)."""
-    m = st.model(L, regularization=regularization, alpha=alpha)
-    return st.growth_rate(m, st.study_base(base, L), *band)["rate"]
+def band_rate(regularization, alpha, band, lmax=L, base="correlated_tilted"):
+    """Growth rate of one band of degrees (dense eigenvalues, ~1–3 s)."""
+    m = st.model(lmax, regularization=regularization, alpha=alpha)
+    return st.growth_rate(m, st.study_base(base, lmax), *band)["rate"]
 
 
-def band_rates(regularization, alpha, bands=BANDS):
-    return tuple(band_rate(regularization, alpha, b) for b in bands)
+def band_rates(regularization, alpha, bands=BANDS, lmax=L):
+    return tuple(band_rate(regularization, alpha, b, lmax) for b in bands)
 
 
 def test_wkb_coefficient_vanishes_where_the_analysis_says():
@@ -49,11 +49,13 @@ def test_growth_rate_increases_with_degree_at_alpha_0():
 
 
 def test_heat_kernels_reduce_the_fastest_growth():
-    none = max(band_rates("none", 0.0))
+    # lmax 15, bands 6–8 and 9–11. (At lmax 11 the band 9–11 touches the truncation, where
+    # the tilted base state is under-resolved: the heat kernel's rate there is 9.1, an
+    # artefact that is gone at lmax 15 and 23, both 1.14; docs/stability.md.)
+    none = max(band_rates("none", 0.0, BANDS[1:], 15))
     for reg in ("heat_kernel", "hyper_heat_kernel"):
-        # bands 6–8 and 9–11 (band 3–5 grows at 6.2 without regularization): measured
-        # max 9.1 (heat kernel; at the top band) and 3.8 (hyper heat kernel) against 18.1
-        assert max(band_rates(reg, 0.01, BANDS[1:])) < 0.6 * none, reg
+        # measured: heat kernel 2.88, 1.14; hyper heat kernel 3.76, 0.74; α = 0: 12.3, 18.0
+        assert max(band_rates(reg, 0.01, BANDS[1:], 15)) < 0.4 * none, reg
 
 
 def test_hyper_heat_kernel_is_registered_and_structure_preserving():
@@ -85,7 +87,7 @@ def test_unregularized_hybrid_stops_with_instability_not_nan():
     g = sim.grid
     sim.state = st.state_from_grid(g, st.von_mises_fisher(g, st.CENTER, st.KAPPA),
                                    st.spin_coherent_field(g))
-    with pytest.raises(InstabilityDetected, match="heat_kernel") as exc:
+    with pytest.raises(InstabilityDetected, match="heat_kernel") as exc:  # at t = 0.4
         sim.run()
     assert math.isfinite(exc.value.value)
     ds = exc.value.diagnostics

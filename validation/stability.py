@@ -225,7 +225,8 @@ class BandOperator:
         return np.stack([self.matvec(eye[i]) for i in range(self.n)], axis=1)
 
 
-def growth_rate(m, base, lo=None, hi=None, *, k=6, tol=1e-5, seed=0, dense_below=400):
+def growth_rate(m, base, lo=None, hi=None, *, k=6, tol=1e-5, seed=0, dense_below=400,
+                maxiter=1000):
     """Largest real part of the band-restricted linearized tendency.
 
     Returns a dict: ``rate`` (max Re λ), ``omega`` (Im λ of that eigenvalue), ``n``
@@ -242,7 +243,7 @@ def growth_rate(m, base, lo=None, hi=None, *, k=6, tol=1e-5, seed=0, dense_below
         rng = np.random.default_rng(seed)
         ncv = min(op.n - 1, max(4 * k, 40))
         try:
-            lam = eigs(op.operator(), k=k, which="LR", tol=tol, ncv=ncv, maxiter=4000,
+            lam = eigs(op.operator(), k=k, which="LR", tol=tol, ncv=ncv, maxiter=maxiter,
                        v0=rng.standard_normal(op.n), return_eigenvectors=False)
             method = "arnoldi"
         except Exception as exc:  # ArpackNoConvergence: keep what converged
@@ -477,16 +478,17 @@ def _rate_entry(lmax, kind, l, *, hbar=1.0, regularization="none", alpha=0.0, wi
 def section_exponent(fast=False):
     """Growth rate against l at α = 0, ħ = 1, fitted exponent per base state and lmax."""
     out = {"entries": [], "fits": {}, "wkb_c2": {}}
-    cases = [(15, (3, 5, 8, 11, 15))] if fast else [(31, (4, 6, 8, 11, 16, 22, 28)),
-                                                      (63, (16, 32, 48, 60))]
+    cases = [(11, (4, 7, 10))] if fast else [(31, (4, 6, 8, 11, 16, 22, 28)),
+                                              (63, (16, 32, 48, 60))]
     for lmax, ls in cases:
-        bases = STUDY_BASES if lmax <= 31 else ("product_evolved", "correlated_tilted")
+        bases = (("correlated_tilted",) if fast else STUDY_BASES) if lmax <= 31 else \
+            ("product_evolved", "correlated_tilted")
         for kind in bases:
-            rows = [_rate_entry(lmax, kind, l) for l in ls]
+            rows = [_rate_entry(lmax, kind, l, width=1 if fast else None) for l in ls]
             out["entries"] += rows
             c2 = wkb_coefficient(model(lmax), study_base(kind, lmax))[0]
             out["wkb_c2"][f"{kind}"] = c2
-            big = [r for r in rows if r["l"] >= 8]
+            big = [r for r in rows if r["l"] >= (4 if fast else 8)]
             b, a = fit_exponent([r["l"] for r in big], [r["rate"] for r in big])
             bh, ah = fit_exponent([r["l"] for r in big if r["l"] >= 16],
                                   [r["rate"] for r in big if r["l"] >= 16]) \
@@ -500,11 +502,11 @@ def section_exponent(fast=False):
 
 def section_hbar(fast=False):
     """Growth rate at a fixed band against ħ: fitted ħ-exponent per base state."""
-    lmax, l = (15, 12) if fast else (31, 24)
-    hbars = (0.25, 0.5, 1.0, 2.0)
+    lmax, l = (11, 8) if fast else (31, 24)
+    hbars = (0.5, 1.0) if fast else (0.25, 0.5, 1.0, 2.0)
     out = {"entries": [], "fits": {}, "lmax": lmax, "l": l}
-    for kind in ("correlated", "product_evolved"):
-        rows = [_rate_entry(lmax, kind, l, hbar=h) for h in hbars]
+    for kind in (("correlated_tilted",) if fast else ("correlated", "product_evolved")):
+        rows = [_rate_entry(lmax, kind, l, hbar=h, width=1 if fast else None) for h in hbars]
         out["entries"] += rows
         b, _ = fit_exponent(hbars, [r["rate"] for r in rows])
         out["fits"][kind] = b
@@ -524,15 +526,17 @@ def section_map(fast=False, hbars=None):
     ``product_evolved``); α = 0 is included for reference. Arnoldi with tol 1e-3.
     """
     lmax = 11 if fast else 23
-    ls = (4, 7, 10) if fast else (4, 8, 12, 17, 21)
+    ls = (7, 10) if fast else (4, 8, 12, 17, 21)
+    w = 1 if fast else 2
     alphas = (0.01,) if fast else MAP_ALPHAS
     hbars = ((1.0,) if fast else MAP_HBARS) if hbars is None else hbars
     out = {"lmax": lmax, "bands": ls, "base": "product_evolved", "entries": []}
     for hbar in hbars:
         for reg, alpha in [("none", 0.0)] + [(k, a) for k in MAP_KERNELS for a in alphas]:
             m = model(lmax, hbar=hbar, regularization=reg, alpha=alpha)
-            b = study_base("product_evolved", lmax)
-            rows = [growth_rate(m, b, l - 2, l + 2, k=4, tol=1e-3) for l in ls]
+            b = study_base("correlated_tilted" if fast else "product_evolved", lmax)
+            rows = [growth_rate(m, b, l - w, l + w, k=4, tol=1e-3, maxiter=60, dense_below=1000)
+                    for l in ls]
             i = int(np.argmax([r["rate"] for r in rows]))
             out["entries"].append({"regularization": reg, "alpha": alpha, "hbar": hbar,
                                    "max_rate": rows[i]["rate"], "l_max_rate": ls[i],
@@ -602,7 +606,7 @@ def section_detector(fast=False):
     replayed through the default and the proposed criteria."""
     runs = []
     if fast:
-        cases = [dict(lmax=15, t_max=0.5, correlated=True)]
+        cases = [dict(lmax=15, t_max=0.4, correlated=True)]
     else:
         cases = [dict(lmax=31, t_max=1.5), dict(lmax=31, t_max=1.5, correlated=True),
                  dict(lmax=63, t_max=0.8, dt=0.005),
@@ -721,17 +725,22 @@ def figures(data, outdir=FIGURES):
         d = data["detector"]
         fig, ax = plt.subplots(figsize=(6.4, 4.4))
         for h in d["runs"]:
-            lab = (f"{h['kind']} {h['regularization']} α={h['alpha']} L={h['lmax']}"
+            lab = (f"{h['kind']} {h['regularization']} α={h['alpha']} L={h['lmax']} dt={h['dt']}"
                    + (" corr." if h.get("correlated") else ""))
             line, = ax.semilogy(h["t"], np.maximum(h["tail"], 1e-30), label=lab)
             trig = h.get("default_trigger", [None])[0]
             if trig is not None:
                 ax.axvline(trig, color=line.get_color(), ls=":", lw=0.8)
+            prop = h.get("proposed_trigger", [None])[0]
+            if prop is not None:
+                i = int(np.argmin(np.abs(np.asarray(h["t"]) - prop)))
+                ax.plot(prop, h["tail"][i], "x", color=line.get_color(), ms=8)
         ax.axhline(1e-2, color="k", lw=0.6)
         ax.axhline(1e-12, color="k", lw=0.6, ls="--")
+        ax.axhline(PROPOSED_STOP["tail_floor"], color="k", lw=0.6, ls=":")
         ax.set_xlabel("t")
         ax.set_ylabel("spectral tail fraction")
-        ax.set_title("tail histories; dotted: default detector trigger")
+        ax.set_title("tail histories; dotted: default stop; ×: proposed stop", fontsize=9)
         ax.legend(fontsize=6)
         save(fig, "detector")
     return paths
@@ -798,7 +807,8 @@ def rows(data):
     if "detector" in data:
         for h in data["detector"]["runs"]:
             trig = h.get("proposed_trigger", h.get("default_trigger"))[0]
-            name = (f"{h['kind']} {h['regularization']} α = {h['alpha']} lmax {h['lmax']}"
+            name = (f"{h['kind']} {h['regularization']} α = {h['alpha']} lmax {h['lmax']} "
+                    f"dt {h['dt']}"
                     + (" (correlated P)" if h.get("correlated") else ""))
             if h["kind"] == "hybrid" and h["regularization"] == "none":
                 ok = trig is not None and (h["t_nonfinite"] is None or trig < h["t_nonfinite"])
@@ -843,7 +853,8 @@ def run(sections=None, *, fast=False, path=RESULTS):
         data["rows"] = rows(data)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=1))
-    figures(data)
+    if path.resolve() == RESULTS.resolve():  # the runner writes figures itself
+        figures(data)
     return data
 
 
