@@ -231,6 +231,9 @@ def _qubit_rotate(p, k, tau):
     evaluated with the half angle (sin φ = 2 s c, 1 − cos φ = 2 s², s, c = sin, cos φ/2),
     which is accurate for small φ. p_0 (the trace) is unchanged.
     """
+    if p.ndim == 1 or k.ndim == 1:  # a single point: give it a grid axis
+        return _qubit_rotate(p.reshape(4, -1), k.reshape(4, -1), tau).reshape(
+            np.broadcast_shapes(p.shape, k.shape))
     k1, k2, k3 = k[1], k[2], k[3]
     p1, p2, p3 = p[1], p[2], p[3]
     kn = k1 * k1

@@ -184,3 +184,19 @@ def test_component_algebra_matches_matrices(N, rng):
     u = hm.unitary_field(cb, 0.3)
     np.testing.assert_allclose(hm.from_components(hm.conjugate_components_with(u, ca)),
                                expected, atol=1e-12)
+
+
+def test_qubit_conjugation_single_point_and_non_hermitian(rng):
+    """The closed-form qubit rotation also takes one matrix (no grid axes) and a
+    non-Hermitian P (its Hermitian and anti-Hermitian parts rotate alike)."""
+    from scipy.linalg import expm
+
+    a = rng.standard_normal((2, 2)) + 1j * rng.standard_normal((2, 2))
+    k = a + a.conj().T
+    p = rng.standard_normal((2, 2)) + 1j * rng.standard_normal((2, 2))
+    u = expm(-0.4j * k)
+    np.testing.assert_allclose(hm.unitary_conjugate(p, k, 0.4), u @ p @ u.conj().T,
+                               atol=1e-13)
+    np.testing.assert_allclose(hm.unitary_conjugate_components(hm.to_components(p @ p.conj().T),
+                                                               hm.to_components(k), 0.4),
+                               hm.to_components(u @ p @ p.conj().T @ u.conj().T), atol=1e-13)
