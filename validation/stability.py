@@ -360,10 +360,10 @@ def rho_q_run(lmax, *, regularization="none", alpha=0.0, hbar=1.0, t_end=0.5, dt
                       stop=StopCriteria(tail_max=math.inf, growth_max=math.inf))
     try:
         ds = sim.run()
-    except NumericalFailure as exc:
+    except (NumericalFailure, FloatingPointError) as exc:  # FPE: hyper kernel, ϱ̃ ≤ 0
         return {"lmax": lmax, "regularization": regularization, "alpha": alpha,
                 "hbar": hbar, "t_end": t_end, "dt": dt, "rho_q": np.full((2, 2), np.nan),
-                "failed": str(exc)[:200], "energy_drift": math.nan,
+                "failed": f"t = {sim.time:.3g}: {exc}"[:200], "energy_drift": math.nan,
                 "casimir_drift": math.nan, "mass_drift": math.nan, "wall": time.time() - t0}
     rq = ds.rho_q_real.values[-1] + 1j * ds.rho_q_imag.values[-1]
     e = ds.energy.values
@@ -398,7 +398,7 @@ def tail_history(lmax, *, kind="hybrid", regularization="none", alpha=0.0, hbar=
         g = sim.grid
         sim.state = state_from_grid(g, von_mises_fisher(g, CENTER, KAPPA),
                                     spin_coherent_field(g))
-    ts, tails, t_nan, t_pos = [], [], None, None
+    ts, tails, t_nan, t_pos, error = [], [], None, None, None
     g = sim.grid
 
     def tail_of(s):
@@ -409,8 +409,8 @@ def tail_history(lmax, *, kind="hybrid", regularization="none", alpha=0.0, hbar=
     while sim.time < t_max - 1e-12:
         try:
             sim.step()
-        except Exception:  # NonFiniteState
-            t_nan = sim.time
+        except Exception as exc:  # NonFiniteState; FloatingPointError (hyper kernel, ϱ̃ ≤ 0)
+            t_nan, error = sim.time, f"{type(exc).__name__}: {exc}"[:160]
             break
         ts.append(sim.time)
         tails.append(tail_of(sim.state))
@@ -424,7 +424,7 @@ def tail_history(lmax, *, kind="hybrid", regularization="none", alpha=0.0, hbar=
             break
     return {"lmax": lmax, "kind": kind, "regularization": regularization, "alpha": alpha,
             "dt": dt, "correlated": correlated, "t": ts, "tail": tails,
-            "t_nonfinite": t_nan, "t_positivity": t_pos}
+            "t_nonfinite": t_nan, "t_positivity": t_pos, "error": error}
 
 
 def detector(ts, tails, *, growth_max=40.0, growth_window=0.05, tail_floor=1e-12,
@@ -530,7 +530,9 @@ def section_map(fast=False, hbars=None):
     w = 1 if fast else 2
     alphas = (0.01,) if fast else MAP_ALPHAS
     hbars = ((1.0,) if fast else MAP_HBARS) if hbars is None else hbars
-    out = {"lmax": lmax, "bands": ls, "base": "product_evolved", "entries": []}
+    base = "correlated_tilted" if fast else "product_evolved"
+    out = {"lmax": lmax, "bands": ls, "base": base, "entries": [],
+           "wkb_c2": wkb_coefficient(model(lmax), study_base(base, lmax))[0]}
     for hbar in hbars:
         for reg, alpha in [("none", 0.0)] + [(k, a) for k in MAP_KERNELS for a in alphas]:
             m = model(lmax, hbar=hbar, regularization=reg, alpha=alpha)
@@ -566,10 +568,12 @@ def section_horizon(fast=False):
     """Geometric convergence at small lmax (t = 0.5) and at a longer horizon (t = 1)."""
     out = {"runs": [], "errors": {}}
     plan = ([(0.1, (7, 11, 15))] if fast else [(0.5, (7, 11, 15, 23)), (1.0, (15, 23, 31, 47))])
-    for reg in MAP_KERNELS:
+    for reg, alpha in [(k, a) for a in ((0.01,) if fast else (0.01, 0.003))
+                       for k in MAP_KERNELS]:
         for t_end, lmaxes in plan:
-            runs = [rho_q_run(L, regularization=reg, alpha=0.01, t_end=t_end) for L in lmaxes]
-            key = f"{reg}@t={t_end}"
+            runs = [rho_q_run(L, regularization=reg, alpha=alpha, t_end=t_end)
+                    for L in lmaxes]
+            key = f"{reg}@t={t_end}" + ("" if alpha == 0.01 else f"@alpha={alpha}")
             out["errors"][key] = {str(r["lmax"]): rho_q_error(r, runs[-1]) for r in runs[:-1]}
             out["runs"] += runs
             _log(f"horizon {key}: {out['errors'][key]} energy drift "
@@ -685,8 +689,8 @@ def figures(data, outdir=FIGURES):
         fig, ax = plt.subplots(figsize=(6, 4.4))
         for reg in MAP_KERNELS:
             for hbar in sorted({e["hbar"] for e in d["entries"]}):
-                rows = [e for e in d["entries"] if e["regularization"] == reg
-                        and e["hbar"] == hbar]
+                rows = sorted([e for e in d["entries"] if e["regularization"] == reg
+                               and e["hbar"] == hbar], key=lambda e: e["alpha"])
                 if rows:
                     ax.loglog([r["alpha"] for r in rows],
                               [max(r["max_rate"], 1e-3) for r in rows], "o-",
@@ -696,7 +700,13 @@ def figures(data, outdir=FIGURES):
                 ax.axhline(e["max_rate"], ls="--", lw=0.8, color="k")
         ax.set_xlabel("α")
         ax.set_ylabel("fastest growth rate (1/time)")
-        ax.set_title(f"stability map, lmax {d['lmax']}; dashed: α = 0")
+        c2 = d.get("wkb_c2")
+        if c2:
+            al = np.array([0.002, 0.04])
+            for cap, ls_ in ((0.18, ":"), (0.30, "-.")):
+                ax.loglog(al, cap * c2 / al, ls_, color="gray", lw=0.8)
+        ax.set_title(f"stability map, lmax {d['lmax']}; dashed: α = 0; gray: 0.18, 0.30 c₂/α",
+                     fontsize=9)
         ax.legend(fontsize=7)
         save(fig, "map")
     if "convergence" in data:
@@ -704,11 +714,15 @@ def figures(data, outdir=FIGURES):
         fig, ax = plt.subplots(figsize=(5, 4))
         for reg, errs in d["errors"].items():
             ax.semilogy([int(k) for k in errs], [max(v, 1e-17) for v in errs.values()], "o-",
-                        label=reg)
+                        label=f"{reg} α=0.01 t={d['t_end']}")
+        for key, errs in data.get("horizon", {}).get("errors", {}).items():
+            ok = {k: v for k, v in errs.items() if v == v}  # drop failed (NaN) runs
+            ax.semilogy([int(k) for k in ok], [max(v, 1e-17) for v in ok.values()], "s--",
+                        ms=4, label=key.replace("@", " ").replace("alpha=", "α="))
         ax.set_xlabel("lmax")
-        ax.set_ylabel(f"max |Δρ̂q| at t = {d['t_end']} vs the finest run")
-        ax.set_title("convergence in lmax, α = 0.01, ħ = 1")
-        ax.legend(fontsize=8)
+        ax.set_ylabel("max |Δρ̂q| vs the finest run of each line")
+        ax.set_title("convergence in lmax, ħ = 1 (α = 0.01 unless stated)", fontsize=9)
+        ax.legend(fontsize=6)
         save(fig, "convergence")
     if "alpha_limit" in data:
         d = data["alpha_limit"]
@@ -873,6 +887,52 @@ def main(argv=None):
         figures(json.loads(Path(a.out).read_text()))
     else:
         run(a.sections or None, fast=a.fast, path=a.out)
+
+
+
+# ------------------------------------------------------ study-only regularization variants
+class DensityOnlySmoothing:
+    """Study-only (not registered): smooth ϱ inside ln ϱ only, as particle methods do.
+
+    G is evaluated at (S_αϱ, ∇S_αϱ, P, ∇P) and used unsmoothed. Not Hamiltonian (𝒦 is no
+    longer δh/δ𝒫 of an energy), keeps the Casimirs (any 𝒦 does). The analysis predicts it
+    leaves the ħk² growth, which comes from ∇P, untouched.
+    """
+
+    name = "density_only"
+    needs_alpha = True
+
+    def __init__(self, grid, alpha=0.0):
+        from spectral_qc.models.regularizations import Regularization
+
+        self._base = Regularization(grid, alpha)
+        self.grid, self.alpha = grid, float(alpha)
+
+    def quantum_fields(self, f, N):
+        from spectral_qc.sphere import heat_kernel
+
+        g = self.grid
+        r_lm = heat_kernel(g, g.analysis(f.rho), self.alpha)
+        return g.synthesis(r_lm), g.gradient(r_lm), f.P, f.grad_P
+
+    def smooth_generator(self, G):
+        return G
+
+
+def section_variants(fast=False):
+    """Growth rates with smoothing of ϱ only (study-only variant) against α = 0."""
+    lmax, ls = (15, (8, 14)) if fast else (31, (16, 28))
+    out = {"lmax": lmax, "entries": []}
+    for reg, alpha in (("none", 0.0), (DensityOnlySmoothing, 0.01), (DensityOnlySmoothing, 0.03)):
+        for l in ls:
+            out["entries"].append(_rate_entry(lmax, "product_evolved", l, regularization=reg,
+                                              alpha=alpha))
+            e = out["entries"][-1]
+            _log(f"variant {e['regularization']} α={alpha} l={l}: {e['rate']:.3f}")
+    return out
+
+
+SECTIONS["variants"] = section_variants
 
 
 if __name__ == "__main__":
