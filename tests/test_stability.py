@@ -92,3 +92,19 @@ def test_unregularized_hybrid_stops_with_instability_not_nan():
     assert math.isfinite(exc.value.value)
     ds = exc.value.diagnostics
     assert np.all(np.isfinite(ds.energy.values))
+
+
+def test_proposed_stop_criteria_stop_the_unregularized_model_earlier():
+    # docs/stability.md §6: growth_max 150, window 0.02, floor 1e-20 stop the
+    # unregularized model well before the default criteria do (lmax 23, correlated P:
+    # default stop at t = 0.4, proposed at 0.25)
+    from spectral_qc import StopCriteria
+
+    cfg = st.note_config(23, t_end=1.0, dt=0.01)
+    sim = Simulation(cfg, stop=StopCriteria(**st.PROPOSED_STOP))
+    g = sim.grid
+    sim.state = st.state_from_grid(g, st.von_mises_fisher(g, st.CENTER, st.KAPPA),
+                                   st.spin_coherent_field(g))
+    with pytest.raises(InstabilityDetected) as exc:
+        sim.run()
+    assert exc.value.time < 0.4
