@@ -619,7 +619,14 @@ def section_detector(fast=False):
                  dict(lmax=31, t_max=1.5, regularization="hyper_heat_kernel", alpha=0.01),
                  dict(lmax=63, t_max=1.6, kind="ehrenfest"),
                  dict(lmax=63, t_max=1.0, regularization="heat_kernel", alpha=0.01),
-                 dict(lmax=63, t_max=0.5, dt=0.01), dict(lmax=47, t_max=0.6, dt=0.01)]
+                 dict(lmax=63, t_max=0.5, dt=0.01), dict(lmax=47, t_max=0.6, dt=0.01),
+                 dict(lmax=127, t_max=1.6, kind="ehrenfest"),
+                 dict(lmax=127, t_max=1.4, regularization="heat_kernel", alpha=0.01),
+                 dict(lmax=31, t_max=2.5, regularization="heat_kernel", alpha=0.03),
+                 dict(lmax=63, t_max=2.5, regularization="heat_kernel", alpha=0.03),
+                 dict(lmax=31, t_max=2.5, regularization="hyper_heat_kernel", alpha=0.03),
+                 dict(lmax=63, t_max=2.5, regularization="hyper_heat_kernel", alpha=0.03),
+                 dict(lmax=127, t_max=0.3, dt=0.0025)]
     for c in cases:
         h = tail_history(**c)
         runs.append(h)
@@ -627,12 +634,21 @@ def section_detector(fast=False):
     return replay(runs)
 
 
+def scaled_growth_max(lmax):
+    """The lmax-aware alternative threshold 100 + 2·lmax (docs/stability.md §6)."""
+    return 100.0 + 2.0 * lmax
+
+
 def replay(runs):
-    """Add the default and the proposed detector's trigger to every tail history."""
+    """Add the default, the proposed and the lmax-scaled detector's trigger to every
+    tail history."""
     for h in runs:
         h["default_trigger"] = list(detector(h["t"], h["tail"]))
         h["proposed_trigger"] = list(detector(h["t"], h["tail"], **PROPOSED_STOP))
-    return {"runs": runs, "proposed": PROPOSED_STOP}
+        scaled = dict(PROPOSED_STOP, growth_max=scaled_growth_max(h["lmax"]))
+        h["scaled_trigger"] = list(detector(h["t"], h["tail"], **scaled))
+    return {"runs": runs, "proposed": PROPOSED_STOP,
+            "scaled": "growth_max = 100 + 2 lmax, other criteria as proposed"}
 
 
 # ------------------------------------------------------------------------------ figures
