@@ -14,11 +14,12 @@ FULL = {
                       "scheme": "yoshida4", "t_end": 1.0, "trajectories": 1_000_000,
                       "traj_dt": 0.02, "outputs": 10, "z_max": 3.0, "seed": 20261126},
     },
-    "convergence_dt": {"lmax": 31, "t_end": 0.2, "dt0": 0.025, "factors": [1, 2, 4],
+    "convergence_dt": {"lmax": 31, "t_end": 0.5, "dt0": 0.025, "factors": [1, 2, 4],
                        "ref_factor": 16, "models": ["liouville", "ehrenfest", "hybrid"],
                        "schemes": ["strang", "yoshida4"], "order_slack": 0.3},
     "invariants": {"t_end": 1.0, "dt": 0.005, "every": 0.05,
-                   "lmaxes": {"liouville": [31, 63], "ehrenfest": [31, 63], "hybrid": [31, 47]},
+                   "lmaxes": {"liouville": [31, 63, 127], "ehrenfest": [31, 63, 127],
+                              "hybrid": [31, 63, 127]},
                    "schemes": {"liouville": "strang", "ehrenfest": "yoshida4", "hybrid": "strang"},
                    "tolerance": {"liouville": 1e-8, "ehrenfest": 1e-8,
                                  "hybrid": {"default": 1e-8, "energy": 1e-5, "berry_casimir": 1e-5}},
@@ -27,7 +28,7 @@ FULL = {
                    # (short-wave instability; see positivity's instability probe)
                    "t_end_overrides": {"hybrid/pure_correlated": 0.5},
                    "instability_probe": {"model": "hybrid", "case": "pure_correlated",
-                                         "lmax": LOW},
+                                         "lmaxes": [LOW, 63]},
                    # informative: the Ehrenfest pure-state run with Strang (why yoshida4), and
                    # the hybrid energy drift at dt/2 (the drift is a time-step error)
                    "strang_check": {"model": "ehrenfest", "case": "pure_uniform", "lmax": LOW},

@@ -47,9 +47,9 @@ def decoherence_study(profile, figdir):
                         limit=p["min_decay"]))
         Ls = inv["lmaxes"][model]
         if len(Ls) > 1:
-            a, b = (curves[f"{model}/L{x}"]["purity"] for x in Ls[:2])
+            a, b = (curves[f"{model}/L{x}"]["purity"] for x in Ls[-2:])
             d = float(np.max(np.abs(a - b)))
-            rows.append(row(f"{model}: purity curve resolved (lmax {Ls[0]} vs {Ls[1]})",
+            rows.append(row(f"{model}: purity curve resolved (lmax {Ls[-2]} vs {Ls[-1]})",
                             f"{d:.1e}", "informative", None, value=d))
         c = controls[model]["purity"]
         dc = float(np.max(np.abs(c - 1)))

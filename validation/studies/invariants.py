@@ -214,21 +214,23 @@ def positivity_study(profile, figdir, inv_profile=None):
     probe = p.get("instability_probe")
     if probe:
         q = {**p, "t_end_overrides": {}}
-        r = invariant_run(probe["model"], probe["case"], probe["lmax"], q)
-        t = np.array(r.times)
-        eig = r.series("min_eig_P")
-        lost = t[eig < -profile["eig_P_tol"]]
-        t_lost = float(lost[0]) if lost.size else None
-        data["instability_probe"] = {**probe, "t_end": p["t_end"], "failure": r.failure,
-                                     "t_positivity_lost": t_lost, "times": r.times,
-                                     "min_eig_P_t": eig, "min_rho_t": r.series("min_rho")}
-        rows.append(row(f"known limitation: {probe['model']} (heat-kernel α = "
-                        f"{C.HYBRID_REG['alpha']}) with {probe['case']} P, lmax {probe['lmax']}, "
-                        f"run to t = {p['t_end']:g}",
-                        (f"min eig P < −{profile['eig_P_tol']:g} from t = {t_lost:g}; "
-                         if t_lost is not None else "positivity kept; ")
-                        + (f"stopped: {r.failure}" if r.failure else "ran to t_end"),
-                        "informative (short-wave instability, validation.stability)", None))
+        data["instability_probe"] = {}
+        for L in probe["lmaxes"]:
+            r = invariant_run(probe["model"], probe["case"], L, q)
+            t = np.array(r.times)
+            eig = r.series("min_eig_P")
+            lost = t[eig < -profile["eig_P_tol"]]
+            t_lost = float(lost[0]) if lost.size else None
+            data["instability_probe"][f"L{L}"] = {
+                **probe, "t_end": p["t_end"], "failure": r.failure, "t_positivity_lost": t_lost,
+                "times": r.times, "min_eig_P_t": eig, "min_rho_t": r.series("min_rho")}
+            rows.append(row(f"known limitation: {probe['model']} (heat-kernel α = "
+                            f"{C.HYBRID_REG['alpha']}) with {probe['case']} P, lmax {L}, "
+                            f"run to t = {p['t_end']:g}",
+                            (f"min eig P < −{profile['eig_P_tol']:g} from t = {t_lost:g}; "
+                             if t_lost is not None else "positivity kept; ")
+                            + (f"stopped: {r.failure}" if r.failure else "ran to t_end"),
+                            "informative (short-wave instability, validation.stability)", None))
     models = [m for m in p["lmaxes"] if m != "liouville"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for model, ls in zip(p["lmaxes"], ["-", "--", ":"]):
