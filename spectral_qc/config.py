@@ -39,7 +39,7 @@ MODEL_KINDS = ("liouville", "ehrenfest", "hybrid")
 REGULARIZATIONS = ("none", "heat_kernel", "hyper_heat_kernel")
 #: Whether a regularization needs alpha > 0 (True) or alpha = 0 (False); kinds not listed
 #: here only need alpha ≥ 0.
-REGULARIZATION_NEEDS_ALPHA = {"none": False, "heat_kernel": True}
+REGULARIZATION_NEEDS_ALPHA = {"none": False, "heat_kernel": True, "hyper_heat_kernel": True}
 CLASSICAL_KINDS = ("von_mises_fisher", "mixture")
 QUANTUM_KINDS = ("bloch", "ket", "density")
 DENSITY_TOL = 1e-10     # Hermiticity and trace of initial.quantum.density

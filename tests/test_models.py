@@ -241,7 +241,7 @@ def test_unregularized_hybrid_stops_with_instability_not_nan():
     with pytest.raises(InstabilityDetected) as info:
         sim.run()
     err = info.value
-    assert 0.1 < err.time < 0.6
+    assert 0.1 < err.time < 0.4  # measured: 0.185 at lmax 63
     assert "heat_kernel" in str(err) and "short-wave" in str(err)
     ds = err.diagnostics
     assert ds.time.size >= 3 and float(ds.time[-1]) <= err.time
