@@ -471,6 +471,18 @@ def _validate(raw) -> Config:
 
 
 # ------------------------------------------------------------------------ entry points
+def read_toml(path, what="config file") -> dict:
+    """Read a TOML file; a missing/unreadable file or invalid TOML is a ConfigError naming it."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{what} {os.fspath(path)!r}: cannot be read "
+                          f"({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {os.fspath(path)!r}: invalid TOML ({exc})") from None
+
+
 def load_config(source) -> Config:
     """Read and validate a run configuration.
 
@@ -495,15 +507,7 @@ def load_config(source) -> Config:
     if isinstance(source, Mapping):
         return _validate(source)
     if isinstance(source, (str, os.PathLike)):
-        try:
-            with open(source, "rb") as fh:
-                raw = tomllib.load(fh)
-        except OSError as exc:
-            raise ConfigError(f"config file {os.fspath(source)!r}: cannot be read "
-                              f"({exc.strerror or exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {os.fspath(source)!r}: invalid TOML ({exc})") from None
-        return _validate(raw)
+        return _validate(read_toml(source, "config file"))
     raise ConfigError(f"config: expected a path or a dict, got {type(source).__name__}")
 
 

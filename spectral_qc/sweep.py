@@ -41,14 +41,13 @@ import re
 import shutil
 import sys
 import time as _time
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .config import QUANTUM_KINDS, SCHEMA, config_to_dict, load_config
+from .config import QUANTUM_KINDS, SCHEMA, config_to_dict, load_config, read_toml
 from .errors import ConfigError, NumericalFailure, SpectralQCError
 
 log = logging.getLogger(__name__)
@@ -290,14 +289,7 @@ def load_sweep(source) -> SweepSpec:
     if isinstance(source, SweepSpec):
         return source
     if isinstance(source, (str, os.PathLike)):
-        try:
-            with open(source, "rb") as fh:
-                raw = tomllib.load(fh)
-        except OSError as exc:
-            raise ConfigError(f"sweep file {os.fspath(source)!r}: cannot be read "
-                              f"({exc.strerror or exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"sweep file {os.fspath(source)!r}: invalid TOML ({exc})") from None
+        raw = read_toml(source, "sweep file")
     elif isinstance(source, Mapping):
         raw = copy.deepcopy(dict(source))
     else:

@@ -63,9 +63,17 @@ class HeatKernel(Regularization):
     name = "heat_kernel"
     needs_alpha = True
 
+    def _smooth(self, f_lm):
+        """The smoothing operator on coefficients ``(..., nlm)``: exp(−α l(l+1))."""
+        return heat_kernel(self.grid, f_lm, self.alpha)
+
     def quantum_fields_components(self, f, N):
         """(ϱ̃, ∇ϱ̃, p̃, ∇p̃) with p̃ the real components of P̃ (``2 + 3N²`` transforms;
-        one analysis fewer when ϱ's coefficients and a constant Tr P are known)."""
+        one analysis fewer when ϱ's coefficients and a constant Tr P are known).
+
+        Raises ``FloatingPointError`` when min ϱ̃ ≤ 0 (ln ϱ̃ undefined); the Simulation
+        turns it into a PositivityLost stop.
+        """
         g = self.grid
         nn = f.p.shape[0]
         if f.trace_constant and f.rho_lm is not None:  # ϱ p_0 = p_0 ϱ: no analysis
@@ -74,11 +82,14 @@ class HeatKernel(Regularization):
             q_lm[1:] = g.analysis(f.rho * f.p[1:])
         else:
             q_lm = g.analysis(f.rho * f.p)
-        q_lm = heat_kernel(g, q_lm, self.alpha)
+        q_lm = self._smooth(q_lm)
         q = g.synthesis(q_lm)
         grad_q = g.gradient(q_lm)
         sqrt_n = np.sqrt(N)  # Tr E_0 = √N and Tr E_a = 0 otherwise
         rho_s, grad_rho_s = sqrt_n * q[0], sqrt_n * grad_q[:, 0]
+        if not rho_s.min() > 0:
+            raise FloatingPointError(f"{self.name}: the smoothed density ϱ̃ has min "
+                                     f"{rho_s.min():.3g} ≤ 0 (alpha = {self.alpha})")
         inv = 1.0 / rho_s
         p_s = q * inv
         grad_p_s = grad_q  # overwritten in place: (∇q − p̃∇ϱ̃)/ϱ̃
@@ -93,9 +104,9 @@ class HeatKernel(Regularization):
                 np.stack([hm.from_components(grad_p_s[0]), hm.from_components(grad_p_s[1])]))
 
     def smooth_generator_components(self, g_comp):
-        """S_α applied to the components of G (one analysis and one synthesis per component)."""
+        """The smoothing applied to the components of G (one analysis and one synthesis each)."""
         g = self.grid
-        return g.synthesis(heat_kernel(g, g.analysis(g_comp), self.alpha))
+        return g.synthesis(self._smooth(g.analysis(g_comp)))
 
     def smooth_generator(self, G):
         return hm.from_components(self.smooth_generator_components(hm.to_components(G)))
@@ -107,7 +118,7 @@ def hyper_heat_symbol(grid, alpha):
 
 
 @add_regularization
-class HyperHeatKernel(Regularization):
+class HyperHeatKernel(HeatKernel):
     """Smoothed ħ-part with the kernel T_α = exp(−(α∇²)²) instead of exp(α∇²).
 
     The construction of :class:`HeatKernel` with another self-adjoint smoothing
@@ -131,31 +142,3 @@ class HyperHeatKernel(Regularization):
 
     def _smooth(self, f_lm):
         return hyper_heat_symbol(self.grid, self.alpha) * f_lm
-
-    def quantum_fields_components(self, f, N):
-        """(ϱ̃, ∇ϱ̃, p̃, ∇p̃), p̃ the real components of P̃ = 𝒬/Tr 𝒬."""
-        g = self.grid
-        q_lm = self._smooth(g.analysis(f.rho * f.p))
-        q = g.synthesis(q_lm)
-        grad_q = g.gradient(q_lm)
-        sqrt_n = np.sqrt(N)  # Tr E_0 = √N and Tr E_a = 0 otherwise
-        rho_s, grad_rho_s = sqrt_n * q[0], sqrt_n * grad_q[:, 0]
-        if not rho_s.min() > 0:
-            raise FloatingPointError(f"hyper_heat_kernel: the smoothed density Tr T_α𝒫 has "
-                                     f"min {rho_s.min():.3g} ≤ 0 (alpha = {self.alpha}); use "
-                                     "heat_kernel, which keeps it positive")
-        p_s = q / rho_s
-        grad_p_s = (grad_q - p_s[None] * grad_rho_s[:, None]) / rho_s
-        return rho_s, grad_rho_s, p_s, grad_p_s
-
-    def quantum_fields(self, f, N):
-        rho_s, grad_rho_s, p_s, grad_p_s = self.quantum_fields_components(f, N)
-        return (rho_s, grad_rho_s, hm.from_components(p_s),
-                np.stack([hm.from_components(grad_p_s[0]), hm.from_components(grad_p_s[1])]))
-
-    def smooth_generator_components(self, g_comp):
-        g = self.grid
-        return g.synthesis(self._smooth(g.analysis(g_comp)))
-
-    def smooth_generator(self, G):
-        return hm.from_components(self.smooth_generator_components(hm.to_components(G)))
