@@ -205,7 +205,8 @@ def evolve(sim, t_end, *, every=None, names=None, label=""):
     """Advance ``sim`` to ``t_end`` with its integrator; record diagnostics every ``every``.
 
     Uses the integrator directly (no stop criteria: positivity and invariants are
-    *monitored* here). A non-finite state ends the run; ``Run.failure`` says when.
+    *monitored* here). A non-finite state, or a regularizer's non-positive smoothed density
+    (``FloatingPointError``), ends the run; ``Run.failure`` says when.
     """
     from spectral_qc import diagnostics as dg
 
@@ -221,7 +222,7 @@ def evolve(sim, t_end, *, every=None, names=None, label=""):
     for i in range(1, n_end + 1):
         try:
             state = sim.integrator.step(state, dt)
-        except ValueError as exc:
+        except (ValueError, FloatingPointError) as exc:
             run.failure = f"t = {i * dt:.4g}: {exc}"
             break
         if not (np.all(np.isfinite(state.rho_lm)) and np.all(np.isfinite(state.p_lm))):

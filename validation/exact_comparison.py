@@ -71,6 +71,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from spectral_qc.errors import ConfigError  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 FIGURES_DIR = HERE / "figures"
@@ -271,7 +273,12 @@ def study_spin(spin, *, t_end, dt, output_every, lmax=None, models=MODELS, log=p
     for kind in models:
         cfg = case_config(kind, spin, lmax=lmax, **kw, **model_kw)
         out["lmax"] = cfg["grid"]["lmax"]
-        ds, info = run_model(cfg)
+        try:
+            ds, info = run_model(cfg)
+        except ConfigError as exc:  # e.g. the hybrid refuses a ϱ0 that is not positive
+            out.setdefault("refused", {})[kind] = str(exc)
+            log(f"  I = {spin:g} {kind:9s} lmax {cfg['grid']['lmax']:3d}: refused ({exc})")
+            continue
         res = compare(ds, exact)
         res.update(info)
         if kind == "hybrid":
@@ -495,6 +502,8 @@ def markdown(results):
                 stop = c["stopped"][k]
                 parts.append(f"{k} {d:.1e}" + (f", stopped at {stop}" if stop else "")
                              + f" ({c['s_per_step'][k]:.2f} s/step)")
+            for k, why in c.get("refused", {}).items():
+                parts.append(f"{k} refused at t = 0 (ϱ0 not positive on this grid)")
             out.append(f"  * lmax {c['lmax']} (vMF truncation error {c['truncation_error']:.1e}): "
                        + "; ".join(parts) + ".")
     ac = results.get("alpha_check")
@@ -594,7 +603,8 @@ def compute(fast=False, *, spins=None, log=print):
                 "stopped": {k: (f"t = {v['stop_time']:g} "
                                 f"({v['message'].split('[')[-1].split(']')[0]})"
                                 if v["stopped"] else "") for k, v in hi["models"].items()},
-                "s_per_step": {k: v["s_per_step"] for k, v in hi["models"].items()}})
+                "s_per_step": {k: v["s_per_step"] for k, v in hi["models"].items()},
+                "refused": hi.get("refused", {})})
         results["lmax_check"] = {"spin": s, "lmax_base": base["lmax"], "checks": checks}
     ac = st.get("alpha_check")
     if ac:

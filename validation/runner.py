@@ -38,7 +38,7 @@ STUDIES = {
     "decoherence": "validation.studies.decoherence:decoherence_study",
 }
 #: Modules of other authors called through their ``run(fast)`` entry point, if present.
-EXTERNAL = ("stability",)
+EXTERNAL = ("stability", "exact_comparison")
 
 
 def row(claim, measured, tolerance, passed, *, value=None, limit=None):
