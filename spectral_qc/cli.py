@@ -24,7 +24,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from .config import ConfigError, apply_overrides, load_config
+from .config import ConfigError, apply_overrides, load_config, read_toml
 from .errors import NumericalFailure
 
 log = logging.getLogger("spectral_qc")
@@ -53,17 +53,6 @@ def _fail(message) -> int:
 
 
 # ------------------------------------------------------------------------ config input
-def _read_toml(path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"config file {str(path)!r}: cannot be read "
-                          f"({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {str(path)!r}: invalid TOML ({exc})") from None
-
-
 def demo_config_text() -> str:
     """The embedded demo config (``spectral_qc/data/demo.toml``) as TOML text."""
     return resources.files("spectral_qc").joinpath("data/demo.toml").read_text("utf-8")
@@ -173,7 +162,7 @@ def _with_out(config, out):
 def cmd_run(args) -> int:
     from .simulation import Simulation
 
-    raw = _read_toml(args.config)
+    raw = read_toml(args.config)
     if args.set:
         raw = apply_overrides(raw, args.set)
     config = _with_out(load_config(raw), args.out)
