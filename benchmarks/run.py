@@ -55,7 +55,7 @@ from spectral_qc.hamiltonians import Hamiltonian  # noqa: E402
 from spectral_qc.integrators import make_integrator  # noqa: E402
 from spectral_qc.models import make_model  # noqa: E402
 from spectral_qc.states import (  # noqa: E402
-    spin_coherent_field, state_from_grid, von_mises_fisher)
+    spin_coherent_field, state_from_grid, two_qubit_correlated_field, von_mises_fisher)
 
 BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
@@ -86,11 +86,7 @@ def initial_state(grid, N):
     elif N == 2:
         P = spin_coherent_field(grid, 0.6)
     else:  # a correlated pure two-qubit state
-        nx, ny, nz = grid.n
-        psi = np.stack([np.ones(grid.shape) + 0j, nx + 1j * ny, (0.5 + 0.2j) * nz,
-                        nx * nz + 0.3j])
-        psi /= np.linalg.norm(psi, axis=0)
-        P = np.einsum("i...,j...->ij...", psi, psi.conj())
+        P = two_qubit_correlated_field(grid)
     return state_from_grid(grid, rho, P)
 
 

@@ -59,7 +59,6 @@ class SplitStep:
     def __init__(self, model, *, spectral_filter=False):
         self.model = model
         self.spectral_filter = spectral_filter
-        self.static_generator = getattr(model, "name", "") in ("liouville", "ehrenfest")
         self._unitaries = {}  # static generator, N > 2: U = exp(−iHτ) by τ (eigh once)
 
     # ---------------------------------------------------------------- step
@@ -105,7 +104,6 @@ class SplitStep:
         g = m.grid
         tau = dt / m.hbar
         conj = hm.unitary_conjugate_components
-        f0 = m.fields(state) if not self.static_generator else None
 
         def with_p(p):
             p_lm = np.empty_like(state.p_lm)
@@ -113,11 +111,8 @@ class SplitStep:
             p_lm[1:] = g.analysis(p[1:])
             return State(state.rho_lm, p_lm)
 
-        if self.static_generator:
-            p0 = np.empty((m.N ** 2,) + g.shape)
-            p0[1:] = g.synthesis(state.p_lm[1:])
-            p0[0] = g.synthesis(state.p_lm[0]) if not _constant(state.p_lm[0]) else \
-                state.p_lm[0, 0].real / np.sqrt(4 * np.pi)
+        if m.static_generator:
+            p0, _ = m.p_components(state)
             if m.N == 2:
                 return with_p(conj(p0, m.h, tau))
             u = self._unitaries.get(tau)
@@ -126,6 +121,7 @@ class SplitStep:
                     self._unitaries.clear()
                 u = self._unitaries[tau] = hm.unitary_field(m.h, tau)
             return with_p(hm.conjugate_components_with(u, p0))
+        f0 = m.fields(state)
         p0 = f0.p
 
         def K(s):
@@ -143,13 +139,6 @@ class SplitStep:
         F4 = K(with_p(conj(P2, F3 - F1 / 2, tau)))
         P_half = conj(p0, F1 / 4 + F2 / 6 + F3 / 6 - F4 / 12, tau)
         return with_p(conj(P_half, -F1 / 12 + F2 / 6 + F3 / 6 + F4 / 4, tau))
-
-
-def _constant(c_lm):
-    """True when the coefficients ``c_lm`` (nlm,) describe a constant field (to round-off)."""
-    from .models.base import TRACE_CONSTANT_TOL
-    c00 = abs(c_lm[0])
-    return np.abs(c_lm[1:]).max(initial=0.0) <= TRACE_CONSTANT_TOL * c00 and c00 > 0
 
 
 @add_scheme

@@ -138,3 +138,15 @@ def spin_coherent_field(grid, axis_tilt=1.0) -> np.ndarray:
     m = m / np.linalg.norm(m, axis=0)
     sig = hm.basis(2)[1:] * np.sqrt(2)
     return 0.5 * (np.eye(2)[:, :, None, None] + np.einsum("a...,aij->ij...", m, sig))
+
+
+def two_qubit_correlated_field(grid) -> np.ndarray:
+    """A pure two-qubit P(n) = |ψ(n)⟩⟨ψ(n)| correlated with n (benchmarks, tests).
+
+    ψ(n) ∝ (1, nx + i ny, (0.5 + 0.2i) nz, nx nz + 0.3i), normalized pointwise;
+    returns ``(4, 4, nlat, nphi)``.
+    """
+    nx, ny, nz = grid.n
+    psi = np.stack([np.ones(grid.shape) + 0j, nx + 1j * ny, (0.5 + 0.2j) * nz, nx * nz + 0.3j])
+    psi /= np.linalg.norm(psi, axis=0)
+    return np.einsum("i...,j...->ij...", psi, psi.conj())

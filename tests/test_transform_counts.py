@@ -23,7 +23,8 @@ from spectral_qc.hamiltonians import Hamiltonian
 from spectral_qc.integrators import make_integrator
 from spectral_qc.models import make_model
 from spectral_qc.models.regularizations import REGULARIZATIONS, Regularization
-from spectral_qc.states import spin_coherent_field, state_from_grid, von_mises_fisher
+from spectral_qc.states import (spin_coherent_field, state_from_grid, two_qubit_correlated_field,
+                                von_mises_fisher)
 
 H_SCALAR = "0.5*nz**2 + 0.3*nx"
 HAMILTONIANS = {
@@ -65,12 +66,8 @@ def _state(grid, N):
         P = np.ones((1, 1) + grid.shape, complex)
     elif N == 2:
         P = spin_coherent_field(grid, 0.6)
-    else:
-        nx, ny, nz = grid.n
-        psi = np.stack([np.ones(grid.shape) + 0j, nx + 1j * ny, (0.5 + 0.2j) * nz,
-                        nx * nz + 0.3j])
-        psi /= np.linalg.norm(psi, axis=0)
-        P = np.einsum("i...,j...->ij...", psi, psi.conj())
+    else:  # a correlated pure two-qubit state
+        P = two_qubit_correlated_field(grid)
     return state_from_grid(grid, rho, P)
 
 

@@ -33,6 +33,14 @@ from ..states import State
 TRACE_CONSTANT_TOL = 1e-13
 
 
+def trace_is_constant(p0_lm) -> bool:
+    """True when the trace component p_0 ``(nlm,)`` is a constant field to round-off
+    (only a real l = 0 coefficient, relative tolerance :data:`TRACE_CONSTANT_TOL`)."""
+    c00 = abs(p0_lm[0].real)
+    tol = TRACE_CONSTANT_TOL * c00
+    return c00 > 0 and abs(p0_lm[0].imag) <= tol and np.abs(p0_lm[1:]).max(initial=0.0) <= tol
+
+
 @dataclass
 class Fields:
     """Grid fields of one state, computed once per stage.
@@ -101,6 +109,8 @@ class Model:
     """
 
     name = "base"
+    #: True when 𝒦 does not depend on the state (𝒦 = H): the rotation is then exact.
+    static_generator = False
 
     def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
         self.grid = grid
@@ -112,7 +122,6 @@ class Model:
         self.h = hm.to_components(self.H)
         self.h_lm = grid.analysis(self.h)
         self.grad_h = grid.gradient(self.h_lm)
-        self._identity_component = 1.0 / np.sqrt(self.N)  # p_0 when Tr P = 1
 
     def __repr__(self):
         return (f"{type(self).__name__}(N={self.N}, hbar={self.hbar}, "
@@ -143,21 +152,28 @@ class Model:
             p = np.ones((1,) + g.shape)
             grad_p = np.zeros((2, 1) + g.shape)
             return Fields(rho, grad_rho, p, grad_p, state.rho_lm, True)
+        p, constant = self.p_components(state)
+        first = 1 if constant else 0  # ∇p_0 = 0 when the trace is constant
+        grad_p = np.empty((2,) + p.shape)
+        grad_p[:, :first] = 0.0
+        g._gradient_into(state.p_lm[first:], grad_p[0, first:], grad_p[1, first:])
+        return Fields(rho, grad_rho, p, grad_p, state.rho_lm, constant)
+
+    def p_components(self, state: State):
+        """Grid components of P, ``(N², nlat, nphi)``, and whether Tr P is constant.
+
+        When it is (the usual case, :func:`trace_is_constant`), p_0 = Tr P/√N is filled in
+        without a transform: N² − 1 syntheses instead of N².
+        """
+        g = self.grid
         p_lm = state.p_lm
-        c00 = p_lm[0, 0].real
-        tail = np.abs(p_lm[0, 1:]).max(initial=0.0)
-        if tail <= TRACE_CONSTANT_TOL * abs(c00) and abs(p_lm[0, 0].imag) <= TRACE_CONSTANT_TOL * abs(c00):
-            nn = p_lm.shape[0]
-            p = np.empty((nn,) + g.shape)
-            p[0] = c00 / np.sqrt(4 * np.pi)  # Y_00 = 1/√(4π)
-            g._synthesis_into(p_lm[1:], p[1:])
-            grad_p = np.empty((2, nn) + g.shape)
-            grad_p[:, 0] = 0.0
-            g._gradient_into(p_lm[1:], grad_p[0, 1:], grad_p[1, 1:])
-            return Fields(rho, grad_rho, p, grad_p, state.rho_lm, True)
-        p = g.synthesis(p_lm)
-        grad_p = g.gradient(p_lm)
-        return Fields(rho, grad_rho, p, grad_p, state.rho_lm, False)
+        p = np.empty((p_lm.shape[0],) + g.shape)
+        constant = trace_is_constant(p_lm[0])
+        first = 1 if constant else 0
+        if constant:
+            p[0] = p_lm[0, 0].real / np.sqrt(4 * np.pi)  # Y_00 = 1/√(4π)
+        g._synthesis_into(p_lm[first:], p[first:])
+        return p, constant
 
     # -------------------------------------------------------------- generator
     def generator_from_fields(self, f: Fields) -> np.ndarray:

@@ -11,6 +11,8 @@ from .base import Fields, Model, expectation_gradient
 class _StaticGenerator(Model):
     """𝒦 = H: the velocity uses the precomputed ∇H, ``Tr(P∇H) = Σ_a p_a ∇h_a``."""
 
+    static_generator = True
+
     def generator_from_fields(self, f: Fields) -> np.ndarray:
         return self.H
 
