@@ -281,3 +281,27 @@ def test_hybrid_refuses_a_density_that_is_not_positive_on_the_grid():
         {"center": [0, 0, 1], "kappa": 40.0, "weight": 1.0},
         {"center": [0, 0, 1], "kappa": 0.0, "weight": suggested}]}
     assert Simulation(cfg).model.name == "hybrid"
+
+
+@pytest.mark.parametrize("N", [2, 4])
+def test_solver_generator_equals_the_matrix_formula(N):
+    """The optimized component (and qubit cross-product) forms used by the solver equal the
+    readable matrix formulas of eqs. (50), (54) in models/hybrid.py."""
+    from spectral_qc.models.hybrid import quantum_energy_density, quantum_generator
+    from spectral_qc.sphere import integrate
+    from spectral_qc.states import two_qubit_correlated_field
+
+    g = sphere(31)
+    ham = note_hamiltonian() if N == 2 else Hamiltonian(
+        [("II", "0.5*nz**2"), ("XI", "0.5*nx + 0.2"), ("IX", "0.4*ny"), ("ZZ", "0.3*nz")])
+    P = spin_coherent_field(g, 0.5) if N == 2 else two_qubit_correlated_field(g)
+    state = state_from_grid(g, von_mises_fisher(g, (0.3, 0.2, 1.0), 2.0), P)
+    m = make_model("hybrid", g, ham, hbar=HBAR, spin_magnitude=SPIN)
+    f = m.fields(state)
+    grad_H = np.stack([hm.from_components(m.grad_h[k]) for k in range(2)])
+    G = quantum_generator(f.rho, f.grad_rho, f.P, f.grad_P, grad_H, HBAR, SPIN)
+    K = m.generator(state)
+    assert np.max(np.abs(K - (m.H + G))) < 1e-12 * np.max(np.abs(G))
+    e_ref = integrate(g, f.rho * np.real(hm.trace_product(f.P, m.H))) + integrate(
+        g, quantum_energy_density(f.rho, f.grad_rho, f.P, f.grad_P, grad_H, HBAR, SPIN))
+    assert abs(m.energy(state) - e_ref) < 1e-12 * abs(e_ref)

@@ -131,29 +131,33 @@ def test_general_trace_falls_back_to_all_components(grid):
     np.testing.assert_allclose(g_const.p[0], 1 / np.sqrt(2), rtol=0, atol=1e-14)
 
 
-class _MatrixOnly(Regularization):
-    """A regularization written only with the matrix interface (the identity)."""
+class _CopyingIdentity(Regularization):
+    """A user regularization that overrides both hooks (with the identity, copying)."""
 
-    name = "_matrix_only_test"
+    name = "_copying_identity_test"
+    calls = []
 
-    def quantum_fields(self, f, N):
-        return f.rho, f.grad_rho, f.P, f.grad_P
+    def quantum_fields_components(self, f, N):
+        self.calls.append("fields")
+        return f.rho.copy(), f.grad_rho.copy(), f.p.copy(), f.grad_p.copy()
 
-    def smooth_generator(self, G):
-        return np.array(G)
+    def smooth_generator_components(self, g_comp):
+        self.calls.append("smooth")
+        return np.array(g_comp)
 
 
 @pytest.mark.parametrize("N", [2, 4])
-def test_matrix_only_regularization_still_honoured(grid, N, monkeypatch):
-    """The component fast path must not bypass a regularization that only overrides the
-    matrix methods: it goes through them (and, being the identity, equals "none")."""
-    monkeypatch.setitem(REGULARIZATIONS, _MatrixOnly.name, _MatrixOnly)
+def test_user_regularization_is_honoured(grid, N, monkeypatch):
+    """The hybrid model goes through a registered regularization's hooks (the qubit fast
+    path included); being the identity, it equals "none"."""
+    monkeypatch.setitem(REGULARIZATIONS, _CopyingIdentity.name, _CopyingIdentity)
     ham = Hamiltonian(HAMILTONIANS[N])
     state = _state(grid, N)
     plain = make_model("hybrid", grid, ham)
-    other = make_model("hybrid", grid, ham, regularization=_MatrixOnly.name)
+    other = make_model("hybrid", grid, ham, regularization=_CopyingIdentity.name)
     np.testing.assert_allclose(other.generator(state), plain.generator(state), atol=1e-13)
     np.testing.assert_allclose(other.energy(state), plain.energy(state), atol=1e-13)
+    assert {"fields", "smooth"} <= set(_CopyingIdentity.calls)
 
 
 @pytest.mark.parametrize("N", [2, 3, 4])

@@ -35,7 +35,7 @@ from spectral_qc import hermitian as hm  # noqa: E402
 from spectral_qc.config import load_config  # noqa: E402
 from spectral_qc.integrators import make_integrator  # noqa: E402
 from spectral_qc.models import make_model  # noqa: E402
-from spectral_qc.models.regularizations import REGULARIZATIONS  # noqa: E402
+from spectral_qc.models.regularizations import Regularization  # noqa: E402
 from spectral_qc.sphere import SphereGrid  # noqa: E402
 from spectral_qc.states import (State, bloch_density, spin_coherent_field,  # noqa: E402
                                 state_from_grid, uniform_density_matrix, von_mises_fisher)
@@ -910,7 +910,7 @@ def main(argv=None):
 
 
 # ------------------------------------------------------ study-only regularization variants
-class DensityOnlySmoothing:
+class DensityOnlySmoothing(Regularization):
     """Study-only (not registered): smooth ϱ inside ln ϱ only, as particle methods do.
 
     G is evaluated at (S_αϱ, ∇S_αϱ, P, ∇P) and used unsmoothed. Not Hamiltonian (𝒦 is no
@@ -921,21 +921,14 @@ class DensityOnlySmoothing:
     name = "density_only"
     needs_alpha = True
 
-    def __init__(self, grid, alpha=0.0):
-        from spectral_qc.models.regularizations import Regularization
-
-        self._base = Regularization(grid, alpha)
-        self.grid, self.alpha = grid, float(alpha)
-
-    def quantum_fields(self, f, N):
+    def quantum_fields_components(self, f, N):
         from spectral_qc.sphere import heat_kernel
 
         g = self.grid
         r_lm = heat_kernel(g, g.analysis(f.rho), self.alpha)
-        return g.synthesis(r_lm), g.gradient(r_lm), f.P, f.grad_P
+        return g.synthesis(r_lm), g.gradient(r_lm), f.p, f.grad_p
 
-    def smooth_generator(self, G):
-        return G
+
 
 
 def section_variants(fast=False):

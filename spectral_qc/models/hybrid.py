@@ -38,7 +38,7 @@ from .. import hermitian as hm
 from ..sphere import integrate
 from . import register_model
 from .base import Fields, Model, expectation_gradient
-from .regularizations import REGULARIZATIONS, Regularization
+from .regularizations import REGULARIZATIONS
 
 
 def poisson_bracket_sum(grad_P, grad_H, spin_magnitude):
@@ -186,14 +186,6 @@ def quantum_energy_density_components(rho, grad_rho, p, grad_p, grad_h, hbar, sp
     return (-0.5 * hbar / spin_magnitude) * hm.dot_components(p, f)
 
 
-def _defined_at(cls, name):
-    """Position in the MRO of the class that defines ``name`` (len(mro) if none)."""
-    for i, c in enumerate(cls.__mro__):
-        if name in c.__dict__:
-            return i
-    return len(cls.__mro__)
-
-
 @register_model("hybrid")
 class Hybrid(Model):
     """The paper's quantum-classical spin model, optionally regularized.
@@ -228,8 +220,6 @@ class Hybrid(Model):
         self.regularization = regularization
         self.alpha = float(alpha)
         self.regularizer = reg(grid, alpha)
-        self._grad_H = np.stack([hm.from_components(self.grad_h[0]),
-                                 hm.from_components(self.grad_h[1])])
         # (√2/S) ∇h⃗ for the qubit cross-product form of the generator
         self._grad_h_scaled = (np.sqrt(2) / self.spin_magnitude) * self.grad_h[:, 1:] \
             if self.N == 2 else None
@@ -238,43 +228,18 @@ class Hybrid(Model):
         return super().__repr__()[:-1] + f", regularization={self.regularization!r}, " \
                                          f"alpha={self.alpha})"
 
-    # ----------------------------------------------- regularization, in components
-    def _quantum_fields(self, f: Fields):
-        """(ϱ̃, ∇ϱ̃, p̃, ∇p̃) in components from the regularizer.
-
-        Uses the regularizer's ``quantum_fields_components`` where it has one (at least as
-        derived as its ``quantum_fields``), else converts its matrix fields.
-        """
-        reg, cls = self.regularizer, type(self.regularizer)
-        if cls.quantum_fields is Regularization.quantum_fields:
-            return f.rho, f.grad_rho, f.p, f.grad_p
-        if _defined_at(cls, "quantum_fields_components") <= _defined_at(cls, "quantum_fields"):
-            return reg.quantum_fields_components(f, self.N)
-        rho, grad_rho, P, grad_P = reg.quantum_fields(f, self.N)
-        return (rho, grad_rho, hm.to_components(P),
-                np.stack([hm.to_components(grad_P[0]), hm.to_components(grad_P[1])]))
-
-    def _smooth(self, g):
-        reg, cls = self.regularizer, type(self.regularizer)
-        if cls.smooth_generator is Regularization.smooth_generator:
-            return g
-        if (_defined_at(cls, "smooth_generator_components")
-                <= _defined_at(cls, "smooth_generator")):
-            return reg.smooth_generator_components(g)
-        return hm.to_components(reg.smooth_generator(hm.from_components(g)))
-
     def quantum_part(self, f: Fields) -> np.ndarray:
         """Components of the generator's ħ-part (after the regularization), cached."""
         g = f.cache.get("g")
         if g is None:
-            rho, grad_rho, p, grad_p = self._quantum_fields(f)
+            rho, grad_rho, p, grad_p = self.regularizer.quantum_fields_components(f, self.N)
             if self.N == 2:
                 g = qubit_quantum_generator(rho, grad_rho, p, grad_p, self._grad_h_scaled,
                                             self.hbar)
             else:
                 g = quantum_generator_components(rho, grad_rho, p, grad_p, self.grad_h,
                                                  self.hbar, self.spin_magnitude)
-            g = f.cache["g"] = self._smooth(g)
+            g = f.cache["g"] = self.regularizer.smooth_generator_components(g)
         return g
 
     def generator_components(self, f: Fields) -> np.ndarray:
@@ -295,7 +260,7 @@ class Hybrid(Model):
 
     def energy_from_fields(self, f: Fields) -> float:
         """h (eq. 50), or h_α with the ħ-part evaluated at 𝒬 = S_α𝒫."""
-        rho, grad_rho, p, grad_p = self._quantum_fields(f)
+        rho, grad_rho, p, grad_p = self.regularizer.quantum_fields_components(f, self.N)
         e_q = quantum_energy_density_components(rho, grad_rho, p, grad_p, self.grad_h,
                                                 self.hbar, self.spin_magnitude)
         return super().energy_from_fields(f) + float(integrate(self.grid, e_q))

@@ -3,9 +3,11 @@
 A regularization decides *where* the ħ-part of the hybrid generator is evaluated and how
 its result is returned to the grid:
 
-* :meth:`Regularization.quantum_fields` gives (ϱ̃, ∇ϱ̃, P̃, ∇P̃), the state at which
-  G = δg/δ𝒬 (and the ħ-part of the energy) is evaluated;
-* :meth:`Regularization.smooth_generator` maps that G back to the generator term.
+* :meth:`Regularization.quantum_fields_components` gives (ϱ̃, ∇ϱ̃, p̃, ∇p̃), the state
+  at which G = δg/δ𝒬 (and the ħ-part of the energy) is evaluated, with p̃ the real
+  Hermitian-basis components of P̃;
+* :meth:`Regularization.smooth_generator_components` maps the components of that G back
+  to the generator term.
 
 Registered in :data:`REGULARIZATIONS` by name; ``needs_alpha`` says whether α > 0 is
 required (α must be 0 otherwise).
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import hermitian as hm
 from ..sphere import heat_kernel
 
 REGULARIZATIONS: dict = {}
@@ -39,13 +40,14 @@ class Regularization:
         self.grid = grid
         self.alpha = float(alpha)
 
-    def quantum_fields(self, f, N):
-        """(ϱ̃, ∇ϱ̃, P̃, ∇P̃) for grid fields ``f`` (:class:`~.base.Fields`)."""
-        return f.rho, f.grad_rho, f.P, f.grad_P
+    def quantum_fields_components(self, f, N):
+        """(ϱ̃, ∇ϱ̃, p̃, ∇p̃) for grid fields ``f`` (:class:`~.base.Fields`); shapes
+        ``(nlat, nphi)``, ``(2, nlat, nphi)``, ``(N², nlat, nphi)``, ``(2, N², nlat, nphi)``."""
+        return f.rho, f.grad_rho, f.p, f.grad_p
 
-    def smooth_generator(self, G):
-        """The generator term from G ``(N, N, nlat, nphi)``."""
-        return G
+    def smooth_generator_components(self, g_comp):
+        """The generator term from the components of G, ``(N², nlat, nphi)``."""
+        return g_comp
 
 
 REGULARIZATIONS["none"] = Regularization
@@ -98,18 +100,10 @@ class HeatKernel(Regularization):
             grad_p_s[k] *= inv
         return rho_s, grad_rho_s, p_s, grad_p_s
 
-    def quantum_fields(self, f, N):
-        rho_s, grad_rho_s, p_s, grad_p_s = self.quantum_fields_components(f, N)
-        return (rho_s, grad_rho_s, hm.from_components(p_s),
-                np.stack([hm.from_components(grad_p_s[0]), hm.from_components(grad_p_s[1])]))
-
     def smooth_generator_components(self, g_comp):
         """The smoothing applied to the components of G (one analysis and one synthesis each)."""
         g = self.grid
         return g.synthesis(self._smooth(g.analysis(g_comp)))
-
-    def smooth_generator(self, G):
-        return hm.from_components(self.smooth_generator_components(hm.to_components(G)))
 
 
 def hyper_heat_symbol(grid, alpha):
