@@ -182,14 +182,17 @@ def spectral_tail(s):
     return state_spectral_tail(s.model.grid, s.state)
 
 
-def evaluate(model, state, names=None):
+def evaluate(model, state, names=None, *, snapshot=None):
     """Compute diagnostics of a state.
+
+    ``snapshot``: a :class:`Snapshot` of the same state whose grid fields are reused
+    (and which then holds them for the caller).
 
     Returns
     -------
     dict name -> float or ndarray (``rho_q_*`` ``(N, N)``, ``n_mean`` ``(3,)``).
     """
-    snap = Snapshot(model, state)
+    snap = Snapshot(model, state) if snapshot is None else snapshot
     names = DIAGNOSTICS.keys() if names is None else names
     return {n: DIAGNOSTICS[n].func(snap) for n in names}
 

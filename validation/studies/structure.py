@@ -289,7 +289,7 @@ def structure_study(profile, figdir):
                     f"{size:.2f} of the scale", f"≤ {p['dephasing_tol']:g} and ħ-term ≥ 1e-2",
                     we <= p["dephasing_tol"] and size >= 1e-2, value=we))
     # figure: dephasing fields (hybrid) and Ehrenfest residual
-    h, e = fields["hybrid_raw"], fields["ehrenfest"]
+    h = fields["hybrid_raw"]
     g = h["grid"]
     fig, ax = plt.subplots(1, 3, figsize=(14, 3.6))
     ext = [0, 360, 180, 0]
