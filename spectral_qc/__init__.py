@@ -5,23 +5,20 @@ N-level quantum system (local density matrix P(n)), evolved with the classical
 Liouville equation, the Ehrenfest model, or the positivity-preserving hybrid model.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
+from .version import __version__
 from .errors import (ConfigError, InstabilityDetected, NonFiniteState, NumericalFailure,
-                     PositivityLost, SpectralQCError)
+                     PositivityLost, SmoothedDensityLost, SpectralQCError)
 from .sphere import SphereGrid
-from .simulation import Simulation, StopCriteria
+from .result import Result
+from .simulation import Handler, Simulation
+from .stopping import StopCriteria
 from . import exact
 from .io import open_run
 from .sweep import open_sweep, sweep  # functions; the module: from spectral_qc.sweep import …
 
-try:
-    __version__ = version("spectral_qc")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
-
 __all__ = [
-    "SphereGrid", "Simulation", "StopCriteria", "exact", "open_run", "open_sweep", "sweep",
+    "SphereGrid", "Simulation", "StopCriteria", "Result", "Handler",
+    "exact", "open_run", "open_sweep", "sweep",
     "ConfigError", "InstabilityDetected", "NonFiniteState", "NumericalFailure",
-    "PositivityLost", "SpectralQCError", "__version__",
+    "PositivityLost", "SmoothedDensityLost", "SpectralQCError", "__version__",
 ]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import signal
 import sys
 import time as _time
 import tomllib
@@ -25,13 +24,11 @@ from importlib import resources
 from pathlib import Path
 
 from .config import ConfigError, apply_overrides, load_config, read_toml
-from .errors import NumericalFailure
 
 log = logging.getLogger("spectral_qc")
 
 EXIT_OK, EXIT_INPUT, EXIT_NUMERICAL, EXIT_INTERRUPTED = 0, 2, 3, 130
 PROG = "spectral-qc"
-PROGRESS_DELAY = 2.0  # seconds before a progress bar appears
 
 
 class _UsageError(Exception):
@@ -64,92 +61,19 @@ def demo_config():
 
 
 # ---------------------------------------------------------------------------- running
-def _progress(sim, t_end, quiet, label):
-    """A tqdm bar over the steps of this leg (stderr; hidden when quiet or not a TTY)."""
-    from tqdm.auto import tqdm
+def report(result, run_dir) -> int:
+    """Say on stderr how a run ended; return its exit code (0, 3 or 130)."""
+    if result.status == "numerical_failure":
+        print(f"{PROG}: numerical failure in {run_dir}: {_one_line(result.reason)}",
+              file=sys.stderr)
+    elif result.status == "interrupted":
+        from .runs import read_status
 
-    n = max(0, round((t_end - sim.t0) / sim.dt) - sim.iteration)
-    disable = quiet or not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
-    bar = tqdm(total=n, desc=label, unit="step", file=sys.stderr, delay=PROGRESS_DELAY,
-               disable=disable, dynamic_ncols=True, leave=False)
-    if not disable:
-        step = sim.step
-
-        def counted_step():
-            step()
-            bar.set_postfix_str(f"t={sim.time:.4g}", refresh=False)
-            bar.update(1)
-
-        sim.step = counted_step  # instance attribute: only this Simulation is affected
-    return bar
-
-
-def _figures(run_dir, sim):
-    if not sim.config.output.figures:
-        return
-    from .plotting import plot_run
-
-    try:
-        plot_run(run_dir)
-    except Exception as exc:  # a figure problem must not hide the run's own outcome
-        log.error("figures for %s failed: %s: %s", run_dir, type(exc).__name__, exc)
-
-
-def execute(sim, run_dir, *, t_end=None, quiet=False, label=None, fields=None, fresh=True):
-    """Run ``sim`` to ``t_end`` writing ``run_dir``; returns the exit code (0, 3 or 130).
-
-    Used by ``run``, ``demo`` and ``resume``. Ctrl-C writes a checkpoint of the latest
-    output state and the outputs so far; a NumericalFailure writes every output up to
-    the failure and reports time, quantity and likely cause on stderr.
-    """
-    from .io import RunWriter
-
-    t_end = sim.config.time.t_end if t_end is None else float(t_end)
-    try:
-        writer = RunWriter(sim, run_dir, t_end=t_end, fields=fields, fresh=fresh)
-    except OSError as exc:
-        raise ConfigError(f"output directory {str(run_dir)!r}: cannot be created or written "
-                          f"({exc.strerror or exc})") from None
-    bar = _progress(sim, t_end, quiet, label)
-    start = _time.perf_counter()
-    try:
-        sim.run(t_end, callback=writer)
-    except NumericalFailure as exc:
-        bar.close()
-        writer.failed()
-        _figures(run_dir, sim)
-        print(f"{PROG}: numerical failure in {run_dir}: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_NUMERICAL
-    except KeyboardInterrupt:
-        previous = _ignore_sigint()
-        try:
-            bar.close()
-            writer.interrupted()
-            _figures(run_dir, sim)
-        finally:
-            _restore_sigint(previous)
-        where = (f"checkpoint at t = {sim.records[-1][0]:.6g}" if sim.records
-                 else "no checkpoint yet")
+        t = (read_status(run_dir) or {}).get("t_last")
+        where = f"checkpoint at t = {t:.6g}" if t is not None else "no checkpoint yet"
         print(f"{PROG}: interrupted; outputs written to {run_dir} ({where}); continue "
               f"with: {PROG} resume {run_dir}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    bar.close()
-    _figures(run_dir, sim)
-    log.info("%s: t = %.6g, %d outputs, %.1f s -> %s", label or sim.model.name, sim.time,
-             len(sim.records), _time.perf_counter() - start, run_dir)
-    return EXIT_OK
-
-
-def _ignore_sigint():
-    try:
-        return signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread
-        return None
-
-
-def _restore_sigint(previous):
-    if previous is not None:
-        signal.signal(signal.SIGINT, previous)
+    return result.exit_code
 
 
 def _with_out(config, out):
@@ -160,18 +84,20 @@ def _with_out(config, out):
 
 # --------------------------------------------------------------------------- commands
 def cmd_run(args) -> int:
+    from .runs import run_to_directory
     from .simulation import Simulation
 
     raw = read_toml(args.config)
     if args.set:
         raw = apply_overrides(raw, args.set)
     config = _with_out(load_config(raw), args.out)
-    sim = Simulation(config)
-    return execute(sim, Path(config.output.dir), quiet=args.quiet)
+    d = Path(config.output.dir)
+    return report(run_to_directory(Simulation(config), d, quiet=args.quiet), d)
 
 
 def cmd_demo(args) -> int:
     from .plotting import plot_comparison
+    from .runs import run_to_directory
     from .simulation import Simulation
 
     out = Path(args.out)
@@ -183,7 +109,7 @@ def cmd_demo(args) -> int:
     for name, cfg in (("hybrid", hybrid), ("ehrenfest", ehrenfest)):
         d = out / name
         cfg = _with_out(cfg, d)
-        code = execute(Simulation(cfg), d, quiet=args.quiet, label=name)
+        code = report(run_to_directory(Simulation(cfg), d, quiet=args.quiet, label=name), d)
         if code == EXIT_INTERRUPTED:
             return code
         codes.append(code)
@@ -194,41 +120,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_resume(args) -> int:
-    from .io import (CONFIG_FILE, checkpoint_iteration, list_checkpoints, load_checkpoint,
-                     read_fields, with_t_end)
-    from .simulation import Simulation
+    from .runs import resume_directory
 
-    d = Path(args.dir)
-    if not (d / CONFIG_FILE).is_file():
-        raise ConfigError(f"resume {str(d)!r}: no {CONFIG_FILE} there (not a {PROG} run "
-                          "directory)")
-    config = _with_out(load_config(d / CONFIG_FILE), d)
-    if args.t_end is not None:
-        config = with_t_end(config, args.t_end)
-    t_end = config.time.t_end
-    ckpts = list_checkpoints(d)
-    if not ckpts:  # interrupted before the first output: start over
-        log.info("resume %s: no checkpoint, starting from t = 0", d)
-        return execute(Simulation(config), d, quiet=args.quiet)
-    ckpt = load_checkpoint(ckpts[-1])
-    sim = Simulation.restore(config, ckpt, scheme=ckpt["scheme"])
-    k = sim.steps_per_output
-    n_end = round((t_end - sim.t0) / sim.dt)
-    if n_end < sim.iteration:
-        raise ConfigError(f"--t-end {t_end:g}: the run in {str(d)!r} is already at "
-                          f"t = {sim.time:.6g}; give a later end time")
-    if n_end > sim.iteration and sim.iteration % k:
-        # the previous leg ended between two outputs: continue from the latest checkpoint
-        # on the output grid, so the records match one uninterrupted run exactly
-        on_grid = [p for p in ckpts if checkpoint_iteration(p) % k == 0]
-        if not on_grid:
-            return execute(Simulation(config), d, quiet=args.quiet)
-        ckpt = load_checkpoint(on_grid[-1])
-        sim = Simulation.restore(config, ckpt, scheme=ckpt["scheme"])
-    t_last = sim.records[-1][0] if sim.records else float("-inf")
-    fields = read_fields(d, t_max=t_last) if config.output.fields else None
-    log.info("resume %s from t = %.6g to t = %.6g", d, sim.time, t_end)
-    return execute(sim, d, t_end=t_end, quiet=args.quiet, fields=fields, fresh=False)
+    return report(resume_directory(args.dir, t_end=args.t_end, quiet=args.quiet), args.dir)
 
 
 def cmd_plot(args) -> int:

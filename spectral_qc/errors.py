@@ -18,8 +18,9 @@ class NumericalFailure(SpectralQCError, RuntimeError):
 
     Attributes
     ----------
-    time : float
-        Simulation time at which the failure was detected.
+    time : float or None
+        Simulation time at which the failure was detected (None where it was raised
+        below the clock, e.g. by the grid; the Simulation adds the time).
     quantity : str
         Name of the diagnostic that failed (e.g. ``"min_rho"``, ``"spectral_tail"``).
     value : float
@@ -28,7 +29,8 @@ class NumericalFailure(SpectralQCError, RuntimeError):
         The diagnostics recorded up to and including the failing time.
     """
 
-    def __init__(self, message, *, time, quantity, value, diagnostics=None):
+    def __init__(self, message, *, time=None, quantity="state", value=float("nan"),
+                 diagnostics=None):
         super().__init__(message)
         self.time = time
         self.quantity = quantity
@@ -41,7 +43,11 @@ class PositivityLost(NumericalFailure):
 
 
 class NonFiniteState(NumericalFailure):
-    """The state contains NaN or infinity."""
+    """The state contains NaN or infinity (raised by the grid's transforms, too)."""
+
+
+class SmoothedDensityLost(PositivityLost):
+    """A regularizer's smoothed density ϱ̃ is not positive, so ln ϱ̃ is undefined."""
 
 
 class InstabilityDetected(NumericalFailure):

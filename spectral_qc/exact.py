@@ -80,11 +80,11 @@ def check_spin(spin) -> float:
         integer.
     """
     if isinstance(spin, (bool, np.bool_)) or not isinstance(spin, numbers.Real):
-        raise ValueError(f"spin I = {spin!r} must be a real number with 2I a positive "
+        raise ConfigError(f"spin I = {spin!r} must be a real number with 2I a positive "
                          "integer (0.5, 1, 1.5, ...)")
     two_i = 2.0 * float(spin)
     if not math.isfinite(two_i) or two_i < 1 - 1e-9 or abs(two_i - round(two_i)) > 1e-9:
-        raise ValueError(f"spin I = {spin!r} is not allowed: 2I must be a positive integer "
+        raise ConfigError(f"spin I = {spin!r} is not allowed: 2I must be a positive integer "
                          "(I = 0.5, 1, 1.5, ...)")
     return round(two_i) / 2.0
 
@@ -92,25 +92,25 @@ def check_spin(spin) -> float:
 def _check_hermitian(m, name):
     m = np.asarray(m, dtype=complex)
     if not np.all(np.isfinite(m)):
-        raise ValueError(f"{name} contains non-finite values")
+        raise ConfigError(f"{name} contains non-finite values")
     scale = max(1.0, float(np.max(np.abs(m)))) if m.size else 1.0
     dev = float(np.max(np.abs(m - np.swapaxes(m.conj(), -1, -2)))) if m.size else 0.0
     if dev > 1e-10 * scale:
-        raise ValueError(f"{name} is not Hermitian (max |M − M†| = {dev:.3g})")
+        raise ConfigError(f"{name} is not Hermitian (max |M − M†| = {dev:.3g})")
     return 0.5 * (m + np.swapaxes(m.conj(), -1, -2))
 
 
 def _check_density(rho, n):
     rho = np.asarray(rho, dtype=complex)
     if rho.shape != (n, n):
-        raise ValueError(f"rho_q0 has shape {rho.shape}, expected ({n}, {n})")
+        raise ConfigError(f"rho_q0 has shape {rho.shape}, expected ({n}, {n})")
     rho = _check_hermitian(rho, "rho_q0")
     tr = float(np.trace(rho).real)
     if abs(tr - 1.0) > 1e-10:
-        raise ValueError(f"rho_q0 has trace {tr:.12g}, expected 1")
+        raise ConfigError(f"rho_q0 has trace {tr:.12g}, expected 1")
     lam_min = float(np.linalg.eigvalsh(rho)[0])
     if lam_min < -1e-10:
-        raise ValueError(f"rho_q0 is not positive semidefinite (smallest eigenvalue "
+        raise ConfigError(f"rho_q0 is not positive semidefinite (smallest eigenvalue "
                          f"{lam_min:.3g})")
     return rho
 
@@ -118,28 +118,28 @@ def _check_density(rho, n):
 def _check_center(center):
     c = np.asarray(center, dtype=float)
     if c.shape != (3,) or not np.all(np.isfinite(c)):
-        raise ValueError(f"center must be 3 finite numbers, got {center!r}")
+        raise ConfigError(f"center must be 3 finite numbers, got {center!r}")
     norm = float(np.linalg.norm(c))
     if norm == 0.0:
-        raise ValueError("center must be a non-zero vector")
+        raise ConfigError("center must be a non-zero vector")
     return c / norm
 
 
 def _check_times(times):
     t = np.asarray(times, dtype=float)
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)):
-        raise ValueError("times must be a non-empty 1-D array of finite numbers")
+        raise ConfigError("times must be a non-empty 1-D array of finite numbers")
     if t[0] != 0.0:
-        raise ValueError(f"times must start at 0 (got times[0] = {t[0]!r})")
+        raise ConfigError(f"times must start at 0 (got times[0] = {t[0]!r})")
     if np.any(np.diff(t) <= 0):
-        raise ValueError("times must be strictly increasing")
+        raise ConfigError("times must be strictly increasing")
     return t
 
 
 def _check_hbar(hbar):
     h = float(hbar)
     if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"hbar = {hbar!r} must be a positive finite number")
+        raise ConfigError(f"hbar = {hbar!r} must be a positive finite number")
     return h
 
 
@@ -340,11 +340,11 @@ def _prepare(A0, A, rho_q0, center, spin, times, hbar):
     i_ = check_spin(spin)
     A0 = np.asarray(A0, dtype=complex)
     if A0.ndim != 2 or A0.shape[0] != A0.shape[1]:
-        raise ValueError(f"A0 must be a square (N, N) matrix, got shape {A0.shape}")
+        raise ConfigError(f"A0 must be a square (N, N) matrix, got shape {A0.shape}")
     N = A0.shape[0]
     A = np.asarray(A, dtype=complex)
     if A.shape != (3, N, N):
-        raise ValueError(f"A must have shape (3, {N}, {N}), got {A.shape}")
+        raise ConfigError(f"A must have shape (3, {N}, {N}), got {A.shape}")
     A0 = _check_hermitian(A0, "A0")
     A = _check_hermitian(A, "A")
     rho_q0 = _check_density(rho_q0, N)
@@ -658,7 +658,7 @@ def solve(config, spin, *, method="eig") -> xr.Dataset:
     from .config import Config, load_config   # lazy: keeps this module light
 
     if method not in ("eig", "qutip"):
-        raise ValueError(f"method = {method!r}; expected 'eig' or 'qutip'")
+        raise ConfigError(f"method = {method!r}; expected 'eig' or 'qutip'")
     i_ = check_spin(spin)
     cfg = config if isinstance(config, Config) else load_config(config)
     ham = cfg.hamiltonian_operator()

@@ -215,7 +215,7 @@ class Expression:
             If the expression depends on nx, ny or nz.
         """
         if not self.is_constant:
-            raise ValueError(f"expression {self._source!r} is not constant")
+            raise ConfigError(f"expression {self._source!r} is not constant")
         return float(self(0.0, 0.0, 0.0))
 
     def __call__(self, nx, ny, nz) -> np.ndarray:

@@ -418,7 +418,7 @@ class Hamiltonian:
         """
         n = np.asarray(n, dtype=np.float64)
         if n.ndim < 1 or n.shape[0] != 3:
-            raise ValueError(f"n must have shape (3, ...), got {n.shape}")
+            raise ConfigError(f"n must have shape (3, ...), got {n.shape}")
         return np.stack([t.coef(n[0], n[1], n[2]) for t in self._terms])
 
     def evaluate(self, n) -> np.ndarray:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hermitian as hm
+from .errors import ConfigError
 from .sphere import exponential_filter
 from .states import State
 
@@ -65,7 +66,7 @@ class SplitStep:
     def step(self, state: State, dt: float) -> State:
         """Advance ``state`` by ``dt``; returns a new State (the input is not modified)."""
         if not np.isfinite(dt) or dt <= 0:
-            raise ValueError(f"time step dt = {dt} must be finite and > 0")
+            raise ConfigError(f"time step dt = {dt} must be finite and > 0")
         for kind, w in self.substeps:
             if kind == "R":
                 state = self.rotate(state, w * dt)
@@ -185,7 +186,7 @@ def make_integrator(name, model, **kw):
     try:
         return SCHEMES[name](model, **kw)
     except KeyError:
-        raise ValueError(f"integrator {name!r}: unknown; valid: {sorted(SCHEMES)}") from None
+        raise ConfigError(f"integrator {name!r}: unknown; valid: {sorted(SCHEMES)}") from None
 
 
 def cfl_timestep(model, state, *, safety=0.5):

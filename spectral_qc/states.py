@@ -40,6 +40,18 @@ class State:
         return State(self.rho_lm.copy(), self.p_lm.copy())
 
 
+def initial_state(config, grid) -> State:
+    """ϱ0 and P0 of a config (:class:`~spectral_qc.config.Config`) on a grid (uniform P0
+    from the config's density matrix; P ≡ 1 for a scalar model, N = 1)."""
+    c = config.initial.classical
+    if c.kind == "mixture":
+        rho = mixture(grid, c.components)
+    else:
+        rho = von_mises_fisher(grid, c.center, c.kappa)
+    density = np.ones((1, 1)) if config.N == 1 else config.initial.quantum.density
+    return state_from_grid(grid, rho, uniform_density_matrix(grid, density))
+
+
 def state_from_grid(grid, rho, P) -> State:
     """Build a State from grid values.
 
@@ -56,11 +68,11 @@ def state_from_grid(grid, rho, P) -> State:
     rho = np.asarray(rho, dtype=float)
     P = np.asarray(P)
     if rho.shape != grid.shape:
-        raise ValueError(f"rho must have shape {grid.shape} (nlat, nphi), got {rho.shape}")
+        raise ConfigError(f"rho must have shape {grid.shape} (nlat, nphi), got {rho.shape}")
     if P.ndim != 4 or P.shape[0] != P.shape[1] or P.shape[2:] != grid.shape:
-        raise ValueError(f"P must have shape (N, N, {grid.nlat}, {grid.nphi}), got {P.shape}")
+        raise ConfigError(f"P must have shape (N, N, {grid.nlat}, {grid.nphi}), got {P.shape}")
     if not hm.is_hermitian(P, tol=1e-10 * max(1.0, np.abs(P).max())):
-        raise ValueError("P is not Hermitian at every grid point")
+        raise ConfigError("P is not Hermitian at every grid point")
     return State(grid.analysis(rho), grid.analysis(hm.to_components(P)))
 
 
@@ -114,10 +126,10 @@ def density_matrix_field(grid, func) -> np.ndarray:
     """
     P = np.asarray(func(grid.n), complex)
     if P.ndim != 4 or P.shape[2:] != grid.shape:
-        raise ValueError(f"P(n) callable must return (N, N, {grid.nlat}, {grid.nphi}), "
+        raise ConfigError(f"P(n) callable must return (N, N, {grid.nlat}, {grid.nphi}), "
                          f"got {P.shape}")
     if np.max(np.abs(hm.trace(P) - 1)) > 1e-10:
-        raise ValueError("P(n) callable: Tr P must equal 1 at every point")
+        raise ConfigError("P(n) callable: Tr P must equal 1 at every point")
     return P
 
 

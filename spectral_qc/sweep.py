@@ -48,14 +48,14 @@ from pathlib import Path
 import numpy as np
 
 from .config import QUANTUM_KINDS, SCHEMA, config_to_dict, load_config, read_toml
-from .errors import ConfigError, NumericalFailure, SpectralQCError
+from .errors import ConfigError, SpectralQCError
+from .runs import STATUS_FILE, read_status
 
 log = logging.getLogger(__name__)
 
 __all__ = ["sweep", "open_sweep", "load_sweep", "gather", "run_case", "SweepSpec", "Case",
            "SweepDependencyError", "STATUS_FILE", "RESULT_FILE", "STATUSES", "DASK_HINT"]
 
-STATUS_FILE = "status.json"
 RESULT_FILE = "sweep.nc"
 DEFAULT_OUT = "out/sweep"
 DASK_HINT = "pip install 'spectral_qc[sweep]'"
@@ -376,15 +376,6 @@ def _write_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
-def read_status(case_dir) -> dict | None:
-    """The ``status.json`` of a case directory, or None."""
-    p = Path(case_dir) / STATUS_FILE
-    try:
-        return json.loads(p.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def run_case(config, case_dir, *, resume=True) -> dict:
     """Run one config into ``case_dir`` and record the outcome; never raises for a failed run.
 
@@ -437,11 +428,11 @@ def run_case(config, case_dir, *, resume=True) -> dict:
     except Exception as exc:  # anything else: recorded, retried by a re-run
         rec.update(status="error", exit_code=1, reason=f"{type(exc).__name__}: {exc}")
     except KeyboardInterrupt:  # retried by a re-run
-        rec.update(status="error", exit_code=130, reason="interrupted")
+        rec.update(status="pending", exit_code=130, reason="interrupted")
         raise
     finally:
         rec["elapsed_s"] = round(_time.perf_counter() - start, 3)
-        _write_json(case_dir / STATUS_FILE, rec)
+        _write_json(case_dir / STATUS_FILE, {**(read_status(case_dir) or {}), **rec})
     return rec
 
 
@@ -468,47 +459,28 @@ def _resume_point(cfg, case_dir: Path):
 
 
 def _execute(cfg, case_dir: Path, *, resume=True) -> dict:
-    """Run a valid config with the single-run machinery of the command line."""
-    from .cli import execute
+    """Run a valid config with the single-run machinery (:func:`spectral_qc.runs.run_to_directory`)."""
+    from .io import load_checkpoint, read_fields
+    from .runs import run_to_directory
     from .simulation import Simulation
 
     point = _resume_point(cfg, case_dir) if resume else None
     kwargs, resumed_from = {}, None
     if point is not None:
-        from .io import load_checkpoint, read_fields
-
-        ckpt = load_checkpoint(point)
-        sim = Simulation.restore(cfg, ckpt, scheme=ckpt["scheme"])
+        sim = Simulation.restore(cfg, load_checkpoint(point))
         resumed_from = sim.time
         fields = (read_fields(case_dir, t_max=sim.records[-1][0])
                   if cfg.output.fields and sim.records else None)
         kwargs = dict(fresh=False, fields=fields)
     else:
         sim = Simulation(cfg)
-    caught = {}
-    run = sim.run
-
-    def recording_run(*args, **kwargs):  # keeps the failure for its reason
-        try:
-            return run(*args, **kwargs)
-        except NumericalFailure as exc:
-            caught["exc"] = exc
-            raise
-
-    sim.run = recording_run  # instance attribute: only this Simulation is affected
     with contextlib.redirect_stderr(_io.StringIO()):  # the reason is kept in status.json
-        code = execute(sim, case_dir, quiet=True, **kwargs)
-    if code == 0:
-        return {"status": "ok", "exit_code": 0, "t_last": sim.time,
-                "resumed_from": resumed_from}
-    if code == 3:
-        exc = caught.get("exc")
-        return {"status": "numerical_failure", "exit_code": 3,
-                "reason": " ".join(str(exc).split()) if exc else "numerical failure",
-                "t_last": float(exc.time) if exc else sim.time, "resumed_from": resumed_from}
-    if code == 130:
+        result = run_to_directory(sim, case_dir, quiet=True, **kwargs)
+    if result.status == "interrupted":
         raise KeyboardInterrupt
-    return {"status": "error", "exit_code": int(code), "reason": f"exit code {code}"}
+    return {"status": result.status, "exit_code": result.exit_code,
+            "reason": " ".join(result.reason.split()) if result.reason else "",
+            "t_last": result.t_last, "resumed_from": resumed_from}
 
 
 # -------------------------------------------------------------------------- planning

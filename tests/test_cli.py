@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
 
 import spectral_qc as sq  # noqa: E402
-from spectral_qc import cli  # noqa: E402
+from spectral_qc import cli, runs  # noqa: E402
 from spectral_qc.config import load_config  # noqa: E402
 from spectral_qc.io import RunWriter  # noqa: E402
 
@@ -194,14 +194,14 @@ def test_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
 
     cfg = write_config(tmp_path / "c.toml", small_config(time={"t_end": 0.04},
                                                          output={"fields": False}))
-    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(runs, "PROGRESS_DELAY", 0.0)
     for quiet in (False, True):
         err = TTY()
         monkeypatch.setattr(sys, "stderr", err)
         argv = ["run", str(cfg), "--out", str(tmp_path / f"r{quiet}")] + ["--quiet"] * quiet
         assert cli.main(argv) == 0
         monkeypatch.undo()
-        monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+        monkeypatch.setattr(runs, "PROGRESS_DELAY", 0.0)
         text = err.getvalue()
         if quiet:
             assert text == ""

@@ -438,14 +438,14 @@ def test_tolerances():
 # ---------------------------------------------------------------------- overrides
 def test_overrides():
     raw = full()
-    out = apply_overrides(raw, ["time.dt=0.005", "model.kind=ehrenfest", " grid.lmax = 31 ",
+    out = apply_overrides(raw, ["time.dt=0.005", "model.kind=hybrid", " grid.lmax = 31 ",
                                 "output.dir=out/x y=z", "output.fields=true",
                                 "initial.quantum.ket=[[1, 0], [0, 1]]",
                                 'model.regularization="heat_kernel"', "model.alpha=1e-3",
                                 "initial.classical.center=[1, 0, 0]"])
     assert raw == full()  # input untouched
     c = load_config(out)
-    assert c.time.dt == 0.005 and c.model.kind == "ehrenfest" and c.grid.lmax == 31
+    assert c.time.dt == 0.005 and c.model.kind == "hybrid" and c.grid.lmax == 31
     assert c.output.dir == "out/x y=z" and c.output.fields is True
     assert c.initial.quantum.kind == "ket"  # bloch was replaced, not duplicated
     assert c.model.regularization == "heat_kernel" and c.model.alpha == 1e-3
@@ -479,7 +479,16 @@ def test_overridden_value_is_validated():
         apply_overrides({"time": 3}, ["time.dt=1"])
 
 
-def test_constants_exposed():
-    assert cfg.MODEL_KINDS == ("liouville", "ehrenfest", "hybrid")
-    assert cfg.REGULARIZATIONS[:2] == ("none", "heat_kernel")
+def test_names_come_from_the_registries(monkeypatch):
+    from spectral_qc import integrators, models
+
+    assert {"liouville", "ehrenfest", "hybrid"} <= set(models.MODELS)
+    assert list(models.REGULARIZATIONS)[:2] == ["none", "heat_kernel"]
+    # a model registered at run time is a valid kind at once: no second list to update
+    monkeypatch.setitem(models.MODELS, "ehrenfest_copy", models.MODELS["ehrenfest"])
+    assert load_config({**MINIMAL, "model": {"kind": "ehrenfest_copy"}}).model.kind == \
+        "ehrenfest_copy"
+    monkeypatch.setitem(integrators.SCHEMES, "strang_copy", integrators.SCHEMES["strang"])
+    c = load_config({**MINIMAL, "solver": {"scheme": "strang_copy"}})
+    assert c.solver.scheme == "strang_copy"
     assert isinstance(load_config(MINIMAL), Config)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import sph_harm_y
 
-from spectral_qc import ConfigError, SphereGrid
+from spectral_qc import ConfigError, NonFiniteState, SphereGrid
 from spectral_qc.sphere import (bracket, bracket_from_gradients, divergence, exponential_filter,
                                 hamiltonian_vector_field, heat_kernel, integrate, laplacian,
                                 power_spectrum)
@@ -179,7 +179,7 @@ def test_bad_shapes_and_values():
         g.synthesis(np.zeros(7, complex))
     f = np.zeros(g.shape)
     f[3, 4] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(NonFiniteState, match="NaN"):
         g.analysis(f)
 
 

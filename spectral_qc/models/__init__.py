@@ -6,6 +6,8 @@ valid names when the name is unknown.
 
 from __future__ import annotations
 
+from ..errors import ConfigError
+
 MODELS: dict = {}
 
 
@@ -21,16 +23,25 @@ def register_model(name):
 
 def make_model(name, grid, hamiltonian, **kw):
     """Instantiate the model called ``name`` (``"liouville"``, ``"ehrenfest"``, ``"hybrid"``)."""
-    try:
-        cls = MODELS[name]
-    except KeyError:
-        raise ValueError(f"model.kind = {name!r}: unknown; valid: {sorted(MODELS)}") from None
-    return cls(grid, hamiltonian, **kw)
+    return model_class(name)(grid, hamiltonian, **kw)
+
+
+def model_class(name):
+    """The registered class of ``[model] kind = name`` (ConfigError listing the valid names)."""
+    if name not in MODELS:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), MODELS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"model.kind = {name!r}: allowed are "
+                          f"{', '.join(map(repr, MODELS))}{hint}")
+    return MODELS[name]
 
 
 from .base import Fields, Model  # noqa: E402
 from .classical import Ehrenfest, Liouville  # noqa: E402
-from .hybrid import REGULARIZATIONS, Hybrid  # noqa: E402
+from .hybrid import Hybrid  # noqa: E402
+from .regularizations import REGULARIZATIONS, check_regularization  # noqa: E402
 
 __all__ = ["MODELS", "REGULARIZATIONS", "Ehrenfest", "Fields", "Hybrid", "Liouville", "Model",
-           "make_model", "register_model"]
+           "check_regularization", "make_model", "model_class", "register_model"]

@@ -111,6 +111,28 @@ class Model:
     name = "base"
     #: True when 𝒦 does not depend on the state (𝒦 = H): the rotation is then exact.
     static_generator = False
+    #: True for a classical model of one density (N = 1: only identity terms in H, no
+    #: ``[initial.quantum]``).
+    scalar_only = False
+    #: Whether ``[model] regularization`` / ``alpha`` apply to this model.
+    accepts_regularization = False
+    #: Whether the generator reads ∇ln ϱ, so that ϱ0 must be positive on the grid.
+    needs_positive_density = False
+    #: Whether the model as written is ill-posed (short-wave growth, docs/stability.md).
+    ill_posed = False
+
+    @classmethod
+    def from_config(cls, grid, hamiltonian, model):
+        """The model of a ``[model]`` section (:class:`~spectral_qc.config.ModelConfig`)."""
+        return cls(grid, hamiltonian, hbar=model.hbar, spin_magnitude=model.spin_magnitude)
+
+    def check_initial_state(self, state):
+        """Raise ConfigError if the model cannot start from ``state`` (default: any state)."""
+
+    def failure_hint(self) -> str:
+        """The likely cause of a numerical failure, and the remedy the config offers."""
+        return ("resolution exhausted (fine structure from transport); raise [grid] lmax, "
+                "shorten [time] t_end, or set [solver] spectral_filter = true")
 
     def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
         self.grid = grid

@@ -36,9 +36,10 @@ import numpy as np
 
 from .. import hermitian as hm
 from ..sphere import integrate
+from ..errors import ConfigError
 from . import register_model
 from .base import Fields, Model, expectation_gradient
-from .regularizations import REGULARIZATIONS
+from .regularizations import REGULARIZATIONS, check_regularization
 
 
 def poisson_bracket_sum(grad_P, grad_H, spin_magnitude):
@@ -186,6 +187,15 @@ def quantum_energy_density_components(rho, grad_rho, p, grad_p, grad_h, hbar, sp
     return (-0.5 * hbar / spin_magnitude) * hm.dot_components(p, f)
 
 
+#: The hybrid generator contains ∇ln ϱ: ϱ0 must exceed this fraction of its maximum.
+HYBRID_RHO_FLOOR = 1e-12
+
+REGULARIZATION_HINT = ("the short-wave instability of the hybrid model as written (growth "
+                       "rates ∝ l², docs/stability.md); regularize it with [model] "
+                       "regularization = \"heat_kernel\" (or \"hyper_heat_kernel\") and "
+                       "alpha > 0 (e.g. alpha = 0.01), or lower lmax")
+
+
 @register_model("hybrid")
 class Hybrid(Model):
     """The paper's quantum-classical spin model, optionally regularized.
@@ -206,16 +216,8 @@ class Hybrid(Model):
     name = "hybrid"
 
     def __init__(self, grid, hamiltonian, *, regularization="none", alpha=0.0, **kw):
-        if regularization not in REGULARIZATIONS:
-            raise ValueError(f"model.regularization = {regularization!r}: unknown; valid: "
-                             f"{sorted(REGULARIZATIONS)}")
+        check_regularization(regularization, alpha)
         reg = REGULARIZATIONS[regularization]
-        if reg.needs_alpha and not alpha > 0:
-            raise ValueError(f"model.alpha = {alpha}: regularization {regularization!r} "
-                             "needs alpha > 0")
-        if not reg.needs_alpha and alpha != 0:
-            raise ValueError(f"model.alpha = {alpha}: must be 0 with regularization "
-                             f"{regularization!r}")
         super().__init__(grid, hamiltonian, **kw)
         self.regularization = regularization
         self.alpha = float(alpha)
@@ -223,6 +225,46 @@ class Hybrid(Model):
         # (√2/S) ∇h⃗ for the qubit cross-product form of the generator
         self._grad_h_scaled = (np.sqrt(2) / self.spin_magnitude) * self.grad_h[:, 1:] \
             if self.N == 2 else None
+
+    accepts_regularization = True
+    needs_positive_density = True
+
+    @classmethod
+    def from_config(cls, grid, hamiltonian, model):
+        """The model of a ``[model]`` section (:class:`~spectral_qc.config.ModelConfig`)."""
+        return cls(grid, hamiltonian, hbar=model.hbar, spin_magnitude=model.spin_magnitude,
+                   regularization=model.regularization, alpha=model.alpha)
+
+    @property
+    def ill_posed(self) -> bool:
+        """The model as written (no regularization) grows short waves at rates ∝ l²."""
+        return self.regularization == "none"
+
+    def failure_hint(self) -> str:
+        """The likely cause of a numerical failure, and the remedy the config offers."""
+        if self.ill_posed:
+            return REGULARIZATION_HINT
+        return super().failure_hint()
+
+    def check_initial_state(self, state):
+        """Refuse an initial ϱ that is not positive on the grid.
+
+        The generator contains {ln ϱ, H}: where the truncated ϱ0 is zero or negative (a
+        narrow von Mises–Fisher density undershoots at the antipode on a coarse grid) the
+        model is undefined. Raises ConfigError with the remedy.
+        """
+        grid = self.grid
+        rho = grid.synthesis(state.rho_lm)
+        ratio = float(rho.min() / rho.max())
+        if ratio < HYBRID_RHO_FLOOR:
+            # a background of weight w adds w/(4π); ask for ten times the undershoot
+            weight = max(40 * np.pi * max(-float(rho.min()), 0.0),
+                         1e-11 * float(rho.max()) * 4 * np.pi)
+            raise ConfigError(
+                f"initial.classical: the hybrid model needs ϱ0 > 0 everywhere (its generator "
+                f"contains ∇ln ϱ), but min ϱ0 / max ϱ0 = {ratio:.2g} on the lmax = "
+                f"{grid.lmax} grid; add a uniform background (kind = \"mixture\" with a "
+                f"kappa = 0 component of weight ≳ {weight:.1g}), lower kappa, or raise lmax")
 
     def __repr__(self):
         return super().__repr__()[:-1] + f", regularization={self.regularization!r}, " \

@@ -15,8 +15,11 @@ required (α must be 0 otherwise).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..errors import ConfigError, SmoothedDensityLost
 from ..sphere import heat_kernel
 
 REGULARIZATIONS: dict = {}
@@ -53,6 +56,33 @@ class Regularization:
 REGULARIZATIONS["none"] = Regularization
 
 
+def check_regularization(name, alpha):
+    """The one validation of ``[model] regularization`` and ``alpha`` (config and models).
+
+    Raises
+    ------
+    ConfigError
+        Unknown name (the valid ones listed), or α not as the regularization needs it
+        (``needs_alpha``: α > 0; otherwise α = 0).
+    """
+    if not isinstance(name, str) or name not in REGULARIZATIONS:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), REGULARIZATIONS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"model.regularization = {name!r}: allowed are "
+                          f"{', '.join(map(repr, REGULARIZATIONS))}{hint}")
+    if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool)
+            and math.isfinite(alpha) and alpha >= 0):
+        raise ConfigError(f"model.alpha = {alpha!r}: expected a finite number ≥ 0")
+    if REGULARIZATIONS[name].needs_alpha and not alpha > 0:
+        raise ConfigError(f"model.alpha = {alpha!r}: must be > 0 with regularization = "
+                          f"{name!r}: it needs alpha > 0 (e.g. alpha = 0.01)")
+    if not REGULARIZATIONS[name].needs_alpha and alpha != 0:
+        raise ConfigError(f"model.alpha = {alpha!r}: must be 0 with regularization = "
+                          f"{name!r}")
+
+
 @add_regularization
 class HeatKernel(Regularization):
     """Smoothed ħ-part h_α(𝒫) = ∫Tr(𝒫H) dA + g(S_α𝒫), S_α = exp(α∇² ) (model.md §5).
@@ -73,7 +103,7 @@ class HeatKernel(Regularization):
         """(ϱ̃, ∇ϱ̃, p̃, ∇p̃) with p̃ the real components of P̃ (``2 + 3N²`` transforms;
         one analysis fewer when ϱ's coefficients and a constant Tr P are known).
 
-        Raises ``FloatingPointError`` when min ϱ̃ ≤ 0 (ln ϱ̃ undefined); the Simulation
+        Raises ``SmoothedDensityLost`` when min ϱ̃ ≤ 0 (ln ϱ̃ undefined); the Simulation
         turns it into a PositivityLost stop.
         """
         g = self.grid
@@ -90,8 +120,9 @@ class HeatKernel(Regularization):
         sqrt_n = np.sqrt(N)  # Tr E_0 = √N and Tr E_a = 0 otherwise
         rho_s, grad_rho_s = sqrt_n * q[0], sqrt_n * grad_q[:, 0]
         if not rho_s.min() > 0:
-            raise FloatingPointError(f"{self.name}: the smoothed density ϱ̃ has min "
-                                     f"{rho_s.min():.3g} ≤ 0 (alpha = {self.alpha})")
+            raise SmoothedDensityLost(f"{self.name}: the smoothed density ϱ̃ has min "
+                                      f"{rho_s.min():.3g} ≤ 0 (alpha = {self.alpha})",
+                                      quantity="smoothed_rho", value=float(rho_s.min()))
         inv = 1.0 / rho_s
         p_s = q * inv
         grad_p_s = grad_q  # overwritten in place: (∇q − p̃∇ϱ̃)/ϱ̃
@@ -127,7 +158,7 @@ class HyperHeatKernel(HeatKernel):
     Broken: T_α is not positivity preserving (its kernel has negative lobes), so
     ϱ̃ = Tr T_α𝒫 > 0, needed for ln ϱ̃, is not guaranteed. It holds for smooth, strictly
     positive ϱ; it is checked: :meth:`quantum_fields_components` raises
-    ``FloatingPointError`` when min ϱ̃ ≤ 0.
+    ``SmoothedDensityLost`` when min ϱ̃ ≤ 0.
     """
 
     name = "hyper_heat_kernel"

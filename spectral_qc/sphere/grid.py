@@ -26,7 +26,7 @@ import os
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NonFiniteState
 
 LMAX_MIN = 1
 LMAX_MAX = 2047
@@ -137,24 +137,24 @@ class SphereGrid:
     def _check_grid(self, f, name="field"):
         f = np.asarray(f)
         if f.shape[-2:] != self.shape:
-            raise ValueError(f"{name}: grid array must end in shape {self.shape} "
+            raise ConfigError(f"{name}: grid array must end in shape {self.shape} "
                              f"(nlat, nphi), got {f.shape}")
         if np.iscomplexobj(f):
-            raise ValueError(f"{name}: grid array must be real; split complex data into "
+            raise ConfigError(f"{name}: grid array must be real; split complex data into "
                              "real components first (spectral_qc.hermitian)")
         f = np.ascontiguousarray(f, dtype=np.float64)
         if not _all_finite(f):
-            raise ValueError(f"{name}: grid array contains NaN or infinity")
+            raise NonFiniteState(f"{name}: grid array contains NaN or infinity")
         return f
 
     def _check_spec(self, f_lm, name="coefficients"):
         f_lm = np.asarray(f_lm)
         if f_lm.shape[-1:] != (self.nlm,):
-            raise ValueError(f"{name}: spectral array must end in nlm = {self.nlm}, "
+            raise ConfigError(f"{name}: spectral array must end in nlm = {self.nlm}, "
                              f"got shape {f_lm.shape}")
         f_lm = np.ascontiguousarray(f_lm, dtype=np.complex128)
         if not _all_finite(f_lm):
-            raise ValueError(f"{name}: spectral array contains NaN or infinity")
+            raise NonFiniteState(f"{name}: spectral array contains NaN or infinity")
         return f_lm
 
     # -------------------------------------------------------------- transforms
@@ -243,7 +243,7 @@ class SphereGrid:
         vt = self._check_grid(v_theta, "v_theta")
         vp = self._check_grid(v_phi, "v_phi")
         if vt.shape != vp.shape:
-            raise ValueError(f"v_theta {vt.shape} and v_phi {vp.shape} differ in shape")
+            raise ConfigError(f"v_theta {vt.shape} and v_phi {vp.shape} differ in shape")
         batch = vt.shape[:-2]
         vt = vt.reshape((-1,) + self.shape)
         vp = vp.reshape((-1,) + self.shape)
@@ -282,7 +282,7 @@ class SphereGrid:
         """
         f_lm = self._check_spec(f_lm)
         if f_lm.ndim != 1:
-            raise ValueError("evaluate: pass one field's coefficients, shape (nlm,)")
+            raise ConfigError("evaluate: pass one field's coefficients, shape (nlm,)")
         theta, phi = np.broadcast_arrays(np.asarray(theta, float), np.asarray(phi, float))
         cos_t = np.cos(theta).ravel()
         ph = phi.ravel()

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
+
 
 def laplacian(grid, f_lm):
     """∇²f in spectral space: ``-l(l+1) f_lm``; shape ``(..., nlm)``."""
@@ -93,7 +95,7 @@ def heat_kernel(grid, f_lm, alpha):
     S_0 is the identity.
     """
     if alpha < 0:
-        raise ValueError(f"heat kernel: alpha = {alpha} must be ≥ 0")
+        raise ConfigError(f"heat kernel: alpha = {alpha} must be ≥ 0")
     return np.exp(-alpha * grid.l * (grid.l + 1)) * np.asarray(f_lm)
 
 
