@@ -2,7 +2,8 @@
 
 ::
 
-    spectral-qc run CONFIG [--out DIR] [--set section.key=value …] [--quiet]
+    spectral-qc run CONFIG [--out DIR] [--set section.key=value …] [--quiet] [--force]
+    spectral-qc check CONFIG [--set section.key=value …]
     spectral-qc demo [--out DIR] [--quiet]
     spectral-qc resume DIR [--t-end T] [--quiet]
     spectral-qc plot DIR
@@ -83,15 +84,41 @@ def _with_out(config, out):
 
 
 # --------------------------------------------------------------------------- commands
-def cmd_run(args) -> int:
-    from .runs import run_to_directory
-    from .simulation import Simulation
-
+def _config_of(args):
     raw = read_toml(args.config)
     if args.set:
         raw = apply_overrides(raw, args.set)
-    config = _with_out(load_config(raw), args.out)
+    return _with_out(load_config(raw), getattr(args, "out", None))
+
+
+def cmd_check(args) -> int:
+    from .budget import estimate, refusal
+
+    config = _config_of(args)
+    est = estimate(config)
+    print(f"{args.config}: valid")
+    for line in est.lines():
+        print(f"  {line}")
+    why = refusal(est)
+    if why:
+        print(f"  note: `run` refuses this without --force: {why}")
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from .budget import estimate, refusal
+    from .runs import check_output_dir, run_to_directory
+    from .simulation import Simulation
+
+    config = _config_of(args)
+    est = estimate(config, time_steps=False)
+    why = refusal(est)
+    if why and not args.force:
+        raise ConfigError(f"{args.config}: refused, {why}")
     d = Path(config.output.dir)
+    check_output_dir(d, force=args.force)
+    for line in est.lines()[:-1]:
+        log.info("%s", line)
     return report(run_to_directory(Simulation(config), d, quiet=args.quiet), d)
 
 
@@ -150,7 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
                    help="override one config key (TOML value), repeatable")
     r.add_argument("--quiet", action="store_true", help="no progress bar, only warnings")
+    r.add_argument("--force", action="store_true", help="run even beyond the size limits, "
+                   "or into a non-empty directory that is not a run directory")
     r.set_defaults(func=cmd_run)
+
+    ck = sub.add_parser("check", help="validate a config and estimate its size and run time")
+    ck.add_argument("config", help="TOML config file")
+    ck.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
+                    help="override one config key (TOML value), repeatable")
+    ck.set_defaults(func=cmd_check)
 
     dm = sub.add_parser("demo", help="run the embedded demo: hybrid and Ehrenfest side by side")
     dm.add_argument("--out", metavar="DIR", default="out/demo",

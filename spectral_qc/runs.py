@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError
-from .io import (CONFIG_FILE, RunWriter, checkpoint_iteration, list_checkpoints,
+from .io import (CONFIG_FILE, FIGURE_DIR, RunWriter, checkpoint_iteration, list_checkpoints,
                  load_checkpoint, read_fields, with_output_dir, with_t_end, write_text)
 from .result import EXIT_CODES, Result
 from .simulation import Simulation
@@ -53,6 +53,39 @@ def read_status(directory) -> dict | None:
         return json.loads((Path(directory) / STATUS_FILE).read_text("utf-8"))
     except (OSError, ValueError):
         return None
+
+
+#: What a fresh run removes from its directory before it starts (earlier runs' outputs).
+STALE = ("diagnostics.nc", "fields.nc", STATUS_FILE)
+
+
+def is_run_directory(directory) -> bool:
+    """True when ``directory`` holds a spectral-qc run (its config.toml or status.json)."""
+    d = Path(directory)
+    return (d / CONFIG_FILE).is_file() or (d / STATUS_FILE).is_file()
+
+
+def check_output_dir(directory, *, force=False) -> None:
+    """Refuse (ConfigError) a non-empty directory that is not a run directory, unless
+    ``force``: a run would mix its files with someone else's."""
+    d = Path(directory)
+    if d.is_file():
+        raise ConfigError(f"output directory {str(d)!r}: is a file; give a directory")
+    if d.is_dir() and any(d.iterdir()) and not is_run_directory(d) and not force:
+        raise ConfigError(f"output directory {str(d)!r}: not empty and not a spectral-qc run directory; "
+                          "choose another directory or pass --force")
+
+
+def remove_stale_outputs(directory) -> None:
+    """Delete the outputs and figures an earlier run left in ``directory``."""
+    d = Path(directory)
+    for name in STALE:
+        (d / name).unlink(missing_ok=True)
+    figures = d / FIGURE_DIR
+    if figures.is_dir():
+        for p in figures.iterdir():
+            if p.is_file():
+                p.unlink()
 
 
 def _progress(sim, n_steps, quiet, label):
@@ -134,6 +167,8 @@ def run_to_directory(sim, directory, *, t_end=None, quiet=False, label=None, fie
     directory = Path(directory)
     t_end = sim.config.time.t_end if t_end is None else float(t_end)
     try:
+        if fresh:
+            remove_stale_outputs(directory)
         writer = RunWriter(sim, directory, t_end=t_end, fields=fields, fresh=fresh)
     except OSError as exc:
         raise ConfigError(f"output directory {str(directory)!r}: cannot be created or "
@@ -228,4 +263,4 @@ def _restore(config, path):
 
 
 __all__ = ["run_to_directory", "resume_directory", "write_status", "read_status",
-           "STATUS_FILE"]
+           "check_output_dir", "is_run_directory", "remove_stale_outputs", "STATUS_FILE"]
