@@ -20,21 +20,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import diagnostics as dg
+from . import characteristics as ch
 from .config import Config, load_config
-from .errors import (ConfigError, InstabilityDetected, NonFiniteState, NumericalFailure, PositivityLost,
-                     SpectralQCError)
+from .errors import (CharacteristicsCross, ConfigError, InstabilityDetected, NonFiniteState,
+                     NumericalFailure, PositivityLost, SpectralQCError)
 from .integrators import make_integrator
 from .models import make_model
 from .sphere import SphereGrid
 from .states import State, mixture, state_from_grid, uniform_density_matrix, von_mises_fisher
 
 log = logging.getLogger(__name__)
-
-REGULARIZATION_HINT = ("the short-wave instability of the hybrid model as written (growth "
-                       "rates ∝ l², docs/stability.md); regularize it with [model] "
-                       "regularization = \"heat_kernel\" (or \"hyper_heat_kernel\") and "
-                       "alpha > 0 (e.g. alpha = 0.01), or lower lmax")
-
 
 @dataclass(frozen=True, kw_only=True)
 class StopCriteria:
@@ -139,6 +134,7 @@ class Simulation:
         self.integrator = make_integrator(scheme, self.model, spectral_filter=spectral_filter)
         self.stop = stop or StopCriteria()
         self.state = initial_state(cfg, self.grid)
+        self.state = State(self.state.rho_lm, self.state.p_lm, ch.initial_log_jacobian(self.grid))
         if cfg.model.kind == "hybrid":
             check_hybrid_density(self.grid, self.state)
         self.dt = cfg.time.dt
@@ -182,7 +178,17 @@ class Simulation:
             raise self._failure(NonFiniteState, "state", float("nan"),
                                 "the state became non-finite")
         self.state = new
+        self._check_characteristics()
         self._check_tail()
+
+    def _check_characteristics(self):
+        if self.state.q_lm is None:
+            return
+        j, theta, phi = ch.jacobian_minimum(self.grid, self.state.q_lm)
+        if j < ch.JACOBIAN_STOP:
+            msg = ch.crossing_message(self.time, j, theta, phi, lmax=self.grid.lmax)
+            raise CharacteristicsCross(msg, time=self.time, quantity="jacobian_min", value=j,
+                                       diagnostics=self.dataset())
 
     def _check_tail(self):
         s = self.stop
@@ -205,10 +211,9 @@ class Simulation:
                                     f"time (threshold {limit:g}): short-wave growth")
 
     def _failure(self, cls, quantity, value, what):
-        cause = REGULARIZATION_HINT if (self.model.name == "hybrid"
-                                        and self.config.model.regularization == "none") else \
-            "resolution exhausted (fine structure from phase mixing or transport); raise lmax, " \
-            "shorten t_end, or enable the spectral filter"
+        cause = ch.failure_cause(self.grid, self.state, iteration=self.iteration,
+                                 unregularized_hybrid=(self.model.name == "hybrid" and
+                                                       self.config.model.regularization == "none"))
         msg = f"t = {self.time:.6g}: {what} [{quantity} = {value:.3g}]. Likely cause: {cause}"
         return cls(msg, time=self.time, quantity=quantity, value=value,
                    diagnostics=self.dataset())
@@ -285,8 +290,9 @@ class Simulation:
             Copies of ``rho_lm``, ``p_lm``, ``iteration``, ``t0``, ``dt``, ``records`` and
             the spectral-tail history of the stop criteria.
         """
+        q = self.state.q_lm
         return {"rho_lm": self.state.rho_lm.copy(), "p_lm": self.state.p_lm.copy(),
-                "iteration": self.iteration, "t0": self.t0, "dt": self.dt,
+                "q_lm": None if q is None else q.copy(), "iteration": self.iteration, "t0": self.t0, "dt": self.dt,
                 "records": [(t, dict(d)) for t, d in self.records],
                 "tail_history": list(self._tail_history)}
 
@@ -298,7 +304,9 @@ class Simulation:
         bit, as one that never stopped. ``kw`` as for the constructor.
         """
         sim = cls(config, **kw)
-        sim.state = State(np.asarray(checkpoint["rho_lm"]), np.asarray(checkpoint["p_lm"]))
+        q = checkpoint.get("q_lm")  # absent in checkpoints from before J was tracked
+        sim.state = State(np.asarray(checkpoint["rho_lm"]), np.asarray(checkpoint["p_lm"]),
+                          None if q is None else np.asarray(q))
         sim.iteration = int(checkpoint["iteration"])
         sim.t0 = float(checkpoint["t0"])
         sim.dt = float(checkpoint["dt"])

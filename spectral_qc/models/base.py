@@ -218,11 +218,15 @@ class Model:
     # --------------------------------------------------------------- velocity
     def velocity_from_fields(self, f: Fields, K=None) -> np.ndarray:
         """X = (1/S) Tr(P∇𝒦) × n = (1/S)(V_φ, −V_θ) with V = Tr(P∇𝒦); ``(2, nlat, nphi)``."""
+        if K is None and "x" in f.cache:  # computed already for this stage
+            return f.cache["x"]
         v = self.expected_generator_gradient(f, K)
         inv_s = 1.0 / self.spin_magnitude
         out = np.empty_like(v)
         np.multiply(v[1], inv_s, out=out[0])
         np.multiply(v[0], -inv_s, out=out[1])
+        if K is None:
+            f.cache["x"] = out
         return out
 
     def velocity(self, state: State):
