@@ -38,9 +38,11 @@ import numpy as np
 #: (calibrated in docs/stability.md, "Crossing characteristics": J falls from this value
 #: to 0 in ≤ 4 % of the elapsed time on the measured cases).
 JACOBIAN_STOP = 0.05
-#: min J below which a resolution stop (tail, positivity) is attributed to converging
-#: characteristics rather than to under-resolution proper.
-JACOBIAN_LOW = 0.25
+#: A resolution stop (tail, positivity) is attributed to converging characteristics when
+#: min J < JACOBIAN_LOW and min J, extrapolated linearly from the previous output, reaches
+#: 0 within CROSSING_HORIZON × the elapsed time; otherwise to under-resolution proper.
+JACOBIAN_LOW = 0.5
+CROSSING_HORIZON = 0.25
 
 
 def initial_log_jacobian(grid) -> np.ndarray:
@@ -111,29 +113,49 @@ SHORT_WAVE_CAUSE = ("short-wave growth: the instability of the hybrid model as w
                     "0.01), or lower lmax")
 
 
-def failure_cause(grid, state, *, iteration, unregularized_hybrid=False) -> str:
+def extrapolated_crossing(time, j, previous):
+    """Time at which min J reaches 0, extrapolated linearly from ``previous`` = (t, J)
+    (an earlier output) through (``time``, ``j``); inf when J is not falling."""
+    if previous is None or not previous[0] < time:
+        return float("inf")
+    rate = (previous[1] - j) / (time - previous[0])
+    return time + j / rate if rate > 0 else float("inf")
+
+
+def failure_cause(grid, state, *, iteration, unregularized_hybrid=False, time=None,
+                  previous=None):
     """The measured cause of a stop, with the remedy the config can set.
 
     In this order: the initial state is not representable on the grid (a stop before the
     first step); short-wave growth (the unregularized hybrid model); converging
     characteristics (min J < :data:`JACOBIAN_LOW`); otherwise under-resolution proper
-    (fine structure at the grid scale while the flow is smooth).
+    (fine structure at the grid scale while the flow is smooth). ``time`` and ``previous``
+    (``(t, min J)`` at an earlier output) date the crossing (:func:`extrapolated_crossing`).
+
+    Returns
+    -------
+    cause : str
+    crossing : tuple (J_min, θ, φ) or None — set when the cause is converging
+        characteristics (the stop is then reported as CharacteristicsCross)
     """
     lmax = grid.lmax
     if iteration == 0:
         return (f"the initial state is not representable on the lmax = {lmax} grid (its "
-                "truncation undershoots); raise lmax or lower kappa")
+                "truncation undershoots); raise lmax or lower kappa"), None
     if unregularized_hybrid:
-        return SHORT_WAVE_CAUSE
+        return SHORT_WAVE_CAUSE, None
     if state.q_lm is not None:
         j, theta, phi = jacobian_minimum(grid, state.q_lm)
-        if j < JACOBIAN_LOW:
+        t_x = float("inf") if time is None else extrapolated_crossing(time, j, previous)
+        if j < JACOBIAN_LOW and t_x - (time or 0.0) <= CROSSING_HORIZON * (time or 0.0):
             return (f"characteristics cross: min J = {j:.3g} at θ = {theta:.3f}, φ = "
-                    f"{phi:.3f}; neighbouring characteristics converge there, gradients "
-                    "steepen like 1/J, and the field model has no smooth solution once they "
-                    "meet (J → 0). Raising lmax moves the stop only slightly; shorten t_end")
+                    f"{phi:.3f}, falling to 0 at t ≈ {t_x:.3g} (extrapolated); neighbouring "
+                    "characteristics converge there, "
+                    "gradients steepen like 1/J, and the field model has no smooth solution "
+                    "once they meet. Raising lmax moves the stop only slightly; shorten "
+                    "t_end"), (j, theta, phi)
         health = f" while the flow is smooth (min J = {j:.3g})"
     else:
         health = ""
     return (f"under-resolution: fine structure reached the lmax = {lmax} grid scale{health}; "
-            "raise lmax, shorten t_end, or set [solver] spectral_filter = true")
+            "raise lmax, shorten t_end, or set [solver] spectral_filter = true"), None

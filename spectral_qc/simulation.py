@@ -211,10 +211,15 @@ class Simulation:
                                     f"time (threshold {limit:g}): short-wave growth")
 
     def _failure(self, cls, quantity, value, what):
-        cause = ch.failure_cause(self.grid, self.state, iteration=self.iteration,
-                                 unregularized_hybrid=(self.model.name == "hybrid" and
-                                                       self.config.model.regularization == "none"))
+        earlier = [(t, d["jacobian_min"]) for t, d in self.records if t < self.time]
+        cause, crossing = ch.failure_cause(
+            self.grid, self.state, iteration=self.iteration, time=self.time,
+            previous=earlier[-1] if earlier else None,
+            unregularized_hybrid=(self.model.name == "hybrid"
+                                  and self.config.model.regularization == "none"))
         msg = f"t = {self.time:.6g}: {what} [{quantity} = {value:.3g}]. Likely cause: {cause}"
+        if crossing is not None:  # the measured cause: report the stop as a crossing
+            cls, quantity, value = CharacteristicsCross, "jacobian_min", crossing[0]
         return cls(msg, time=self.time, quantity=quantity, value=value,
                    diagnostics=self.dataset())
 
