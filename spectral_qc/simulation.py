@@ -211,7 +211,7 @@ class Simulation:
                                     f"time (threshold {limit:g}): short-wave growth")
 
     def _failure(self, cls, quantity, value, what):
-        earlier = [(t, d["jacobian_min"]) for t, d in self.records if t < self.time]
+        earlier = [(t, d.get("jacobian_min", np.nan)) for t, d in self.records if t < self.time]
         cause, crossing = ch.failure_cause(
             self.grid, self.state, iteration=self.iteration, time=self.time,
             previous=earlier[-1] if earlier else None,
@@ -297,7 +297,8 @@ class Simulation:
         """
         q = self.state.q_lm
         return {"rho_lm": self.state.rho_lm.copy(), "p_lm": self.state.p_lm.copy(),
-                "q_lm": None if q is None else q.copy(), "iteration": self.iteration, "t0": self.t0, "dt": self.dt,
+                "q_lm": None if q is None else q.copy(),
+                "iteration": self.iteration, "t0": self.t0, "dt": self.dt,
                 "records": [(t, dict(d)) for t, d in self.records],
                 "tail_history": list(self._tail_history)}
 
