@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import hermitian as hm
+from .characteristics import jacobian_extremes
 from .sphere import integrate, power_spectrum
 
 #: Pointwise purity defect 1 − Tr P² above which P counts as mixed (berry_casimir → NaN).
@@ -180,6 +181,22 @@ def state_spectral_tail(grid, state):
                 "fraction of ∫ϱ² or ∫|P|² in the top 10% of degrees (max of the two)", "1")
 def spectral_tail(s):
     return state_spectral_tail(s.model.grid, s.state)
+
+
+def _jacobian_extremes(s):
+    return s._get("jacobian", lambda: jacobian_extremes(s.model.grid, s.state.q_lm))
+
+
+@add_diagnostic("jacobian_min", "minimum over the sphere of the area ratio J of the flow of X "
+                "since the start (NaN when not tracked)", "1")
+def jacobian_min(s):
+    return _jacobian_extremes(s)[0]
+
+
+@add_diagnostic("jacobian_max", "maximum over the sphere of the area ratio J of the flow of X "
+                "since the start (NaN when not tracked)", "1")
+def jacobian_max(s):
+    return _jacobian_extremes(s)[1]
 
 
 def evaluate(model, state, names=None, *, snapshot=None):

@@ -52,3 +52,10 @@ class SmoothedDensityLost(PositivityLost):
 
 class InstabilityDetected(NumericalFailure):
     """Short-wave growth: the spectral tail passed its threshold or grows too fast."""
+
+
+class CharacteristicsCross(NumericalFailure):
+    """The area Jacobian J of the flow of X fell below its threshold: neighbouring
+    characteristics meet, and the field model has no smooth solution past this time
+    (docs/stability.md, "Crossing characteristics"). Raising lmax moves this stop only
+    slightly."""

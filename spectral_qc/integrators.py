@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import hermitian as hm
+from .characteristics import log_jacobian_tendency
 from .errors import ConfigError
 from .sphere import exponential_filter
 from .states import State
@@ -74,23 +75,43 @@ class SplitStep:
                 state = self.transport(state, w * dt)
         if self.spectral_filter:
             g = self.model.grid
-            state = State(exponential_filter(g, state.rho_lm), exponential_filter(g, state.p_lm))
+            q = None if state.q_lm is None else exponential_filter(g, state.q_lm)
+            state = State(exponential_filter(g, state.rho_lm), exponential_filter(g, state.p_lm), q)
         return state
 
     # ------------------------------------------------------------ sub-flows
     def transport(self, state: State, dt: float) -> State:
-        """Classical RK4 on ``(∂tϱ, ∂tP) = (−div(ϱX), −X·∇P)`` in spectral space."""
+        """Classical RK4 on ``(∂tϱ, ∂tP) = (−div(ϱX), −X·∇P)`` in spectral space.
+
+        When the state tracks q = ln J (``state.q_lm``), ``∂tq = −X·∇q + div X`` is
+        integrated with the same stages and stage velocities
+        (:mod:`spectral_qc.characteristics`).
+        """
         tend = self.model.transport_tendency
+        if state.q_lm is not None:
+            tend = self._tendency_with_jacobian
 
         def shifted(k, c):
-            return State(state.rho_lm + c * k[0], state.p_lm + c * k[1])
+            q = None if state.q_lm is None else state.q_lm + c * k[2]
+            return State(state.rho_lm + c * k[0], state.p_lm + c * k[1], q)
 
         k1 = tend(state)
         k2 = tend(shifted(k1, dt / 2))
         k3 = tend(shifted(k2, dt / 2))
         k4 = tend(shifted(k3, dt))
+        q = None if state.q_lm is None else \
+            state.q_lm + dt / 6 * (k1[2] + 2 * k2[2] + 2 * k3[2] + k4[2])
         return State(state.rho_lm + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
-                     state.p_lm + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]))
+                     state.p_lm + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]), q)
+
+    def _tendency_with_jacobian(self, state: State):
+        """``(dϱ_lm, dp_lm, dq_lm)``: the transport tendency and that of q = ln J, from
+        one evaluation of the stage fields and velocity."""
+        m = self.model
+        f = m.fields(state)
+        x = m.velocity_from_fields(f)  # cached in f: the transport reuses it
+        drho_lm, dp_lm = m.transport_tendency(state, f)
+        return drho_lm, dp_lm, log_jacobian_tendency(m.grid, x, state.q_lm)
 
     def rotate(self, state: State, dt: float) -> State:
         """P ← U P U† over ``dt`` (module docstring); ϱ unchanged.
@@ -110,7 +131,7 @@ class SplitStep:
             p_lm = np.empty_like(state.p_lm)
             p_lm[0] = state.p_lm[0]  # the trace is conserved exactly
             p_lm[1:] = g.analysis(p[1:])
-            return State(state.rho_lm, p_lm)
+            return State(state.rho_lm, p_lm, state.q_lm)  # n does not move: q unchanged
 
         if m.static_generator:
             p0, _ = m.p_components(state)

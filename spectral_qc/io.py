@@ -78,7 +78,8 @@ def write_dataset(ds, path) -> None:
 def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang", name=None) -> Path:
     """Save :meth:`Simulation.checkpoint` output as ``directory/step_<iteration>.npz``.
 
-    Stores the exact spectral state (``rho_lm``, ``p_lm``), ``iteration``, ``t0``, ``dt``,
+    Stores the exact spectral state (``rho_lm``, ``p_lm``, and ``q_lm`` = ln J when
+    tracked), ``iteration``, ``t0``, ``dt``,
     the diagnostics records (``records_time`` and one ``rec__<name>`` array per
     diagnostic) and the spectral-tail history of the stop criteria, all as float64 /
     complex128: loading gives back the same numbers bit for bit.
@@ -94,6 +95,8 @@ def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang", name=None)
     if records:
         for key in records[0][1]:
             arrays[f"rec__{key}"] = np.array([np.asarray(d[key], float) for _, d in records])
+    if ckpt.get("q_lm") is not None:  # ln J of the flow (spectral_qc.characteristics)
+        arrays["q_lm"] = ckpt["q_lm"]
     hist = np.array(ckpt.get("tail_history", []), float).reshape(-1, 2)
     arrays["tail_history"] = hist
     path = directory / (name or f"step_{int(ckpt['iteration']):09d}.npz")
@@ -118,6 +121,7 @@ def load_checkpoint(path) -> dict:
                 d[n] = float(v) if np.ndim(v) == 0 else np.array(v)
             records.append((float(t), d))
         return {"rho_lm": z["rho_lm"].copy(), "p_lm": z["p_lm"].copy(),
+                "q_lm": z["q_lm"].copy() if "q_lm" in z.files else None,
                 "iteration": int(z["iteration"]), "t0": float(z["t0"]), "dt": float(z["dt"]),
                 "scheme": str(z["scheme"]) if "scheme" in z.files else "strang",
                 "records": records,

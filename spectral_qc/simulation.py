@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import characteristics as ch
 from . import diagnostics as dg
 from .config import Config, dumps_config, load_config
-from .errors import InstabilityDetected, NonFiniteState, NumericalFailure, PositivityLost
+from .errors import (CharacteristicsCross, InstabilityDetected, NonFiniteState,
+                     NumericalFailure, PositivityLost)
 from .integrators import make_integrator
 from .models import model_class
 from .result import Result
@@ -91,6 +93,8 @@ class Simulation:
         self.stop = cfg.solver.stop
         self.state = initial_state(cfg, self.grid)
         self.model.check_initial_state(self.state)
+        self.state = State(self.state.rho_lm, self.state.p_lm,
+                           ch.initial_log_jacobian(self.grid))  # J = 1: tracked from t0
         self.dt = cfg.time.dt
         self.t0 = 0.0
         self.iteration = 0
@@ -157,6 +161,7 @@ class Simulation:
             raise self._failure(NonFiniteState, "state", float("nan"),
                                 "the state became non-finite")
         self.state, self.iteration = new, self.iteration + 1
+        self._check_characteristics()
         verdict = self.tail.update(self.time, dg.state_spectral_tail(self.grid, self.state))
         if verdict is not None:
             raise self._failure(InstabilityDetected, "spectral_tail", verdict.tail,
@@ -165,9 +170,25 @@ class Simulation:
             if h.every != "output" and self.iteration % h.every == 0:
                 h.fn(self)
 
+    def _check_characteristics(self):
+        """Stop with CharacteristicsCross when min J falls below ``ch.JACOBIAN_STOP``."""
+        if self.state.q_lm is None or not self.stop.enabled:
+            return
+        j, theta, phi = ch.jacobian_minimum(self.grid, self.state.q_lm)
+        if j < ch.JACOBIAN_STOP:
+            msg = ch.crossing_message(self.time, j, theta, phi, lmax=self.grid.lmax)
+            raise CharacteristicsCross(msg, time=self.time, quantity="jacobian_min", value=j,
+                                       diagnostics=self.dataset())
+
     def _failure(self, cls, quantity, value, what):
-        msg = (f"t = {self.time:.6g}: {what} [{quantity} = {value:.3g}]. Likely cause: "
-               f"{self.model.failure_hint()}")
+        """The failure to raise, with the cause it measured (:func:`ch.failure_cause`)."""
+        earlier = [(t, d.get("jacobian_min", np.nan)) for t, d in self.records if t < self.time]
+        cause, crossing = ch.failure_cause(
+            self.grid, self.state, iteration=self.iteration, time=self.time,
+            previous=earlier[-1] if earlier else None, model_cause=self.model.failure_hint())
+        msg = f"t = {self.time:.6g}: {what} [{quantity} = {value:.3g}]. Likely cause: {cause}"
+        if crossing is not None:  # the measured cause: report the stop as a crossing
+            cls, quantity, value = CharacteristicsCross, "jacobian_min", crossing[0]
         return cls(msg, time=self.time, quantity=quantity, value=value,
                    diagnostics=self.dataset())
 
@@ -279,10 +300,13 @@ class Simulation:
         Returns
         -------
         dict
-            Copies of ``rho_lm``, ``p_lm``, ``iteration``, ``t0``, ``dt``, ``records`` and
+            Copies of ``rho_lm``, ``p_lm``, ``q_lm`` (ln J, :mod:`.characteristics`),
+            ``iteration``, ``t0``, ``dt``, ``records`` and
             the spectral-tail history of the stop criteria.
         """
+        q = self.state.q_lm
         return {"rho_lm": self.state.rho_lm.copy(), "p_lm": self.state.p_lm.copy(),
+                "q_lm": None if q is None else q.copy(),
                 "iteration": self.iteration, "t0": self.t0, "dt": self.dt,
                 "records": [(t, dict(d)) for t, d in self.records],
                 "tail_history": list(self.tail.history)}
@@ -295,7 +319,9 @@ class Simulation:
         bit, as one that never stopped. ``kw`` as for the constructor.
         """
         sim = cls(config, **kw)
-        sim.state = State(np.asarray(checkpoint["rho_lm"]), np.asarray(checkpoint["p_lm"]))
+        q = checkpoint.get("q_lm")  # absent in checkpoints from before J was tracked
+        sim.state = State(np.asarray(checkpoint["rho_lm"]), np.asarray(checkpoint["p_lm"]),
+                          None if q is None else np.asarray(q))
         sim.iteration = int(checkpoint["iteration"])
         sim.t0 = float(checkpoint["t0"])
         sim.dt = float(checkpoint["dt"])

@@ -26,10 +26,14 @@ class State:
         Coefficients of ϱ, normalized so that ∫ϱ dA = 1.
     p_lm : ndarray (N², nlm), complex
         Coefficients of the Hermitian-basis components of P (Tr P = 1 pointwise).
+    q_lm : ndarray (nlm,), complex, or None
+        Coefficients of q = ln J, J the area ratio of the flow of X since the start of the
+        run (:mod:`spectral_qc.characteristics`); None when not tracked.
     """
 
     rho_lm: np.ndarray
     p_lm: np.ndarray
+    q_lm: np.ndarray | None = None
 
     @property
     def N(self) -> int:
@@ -37,7 +41,8 @@ class State:
         return hm.size_from_components(self.p_lm.shape[0])
 
     def copy(self) -> "State":
-        return State(self.rho_lm.copy(), self.p_lm.copy())
+        q = None if self.q_lm is None else self.q_lm.copy()
+        return State(self.rho_lm.copy(), self.p_lm.copy(), q)
 
 
 def initial_state(config, grid) -> State:

@@ -129,10 +129,10 @@ class Model:
     def check_initial_state(self, state):
         """Raise ConfigError if the model cannot start from ``state`` (default: any state)."""
 
-    def failure_hint(self) -> str:
-        """The likely cause of a numerical failure, and the remedy the config offers."""
-        return ("resolution exhausted (fine structure from transport); raise [grid] lmax, "
-                "shorten [time] t_end, or set [solver] spectral_filter = true")
+    def failure_hint(self) -> str | None:
+        """A cause of numerical failure that belongs to the model itself, with the remedy
+        the config offers (None: the cause is measured, :func:`.characteristics.failure_cause`)."""
+        return None
 
     def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
         self.grid = grid
@@ -240,11 +240,15 @@ class Model:
     # --------------------------------------------------------------- velocity
     def velocity_from_fields(self, f: Fields, K=None) -> np.ndarray:
         """X = (1/S) Tr(P∇𝒦) × n = (1/S)(V_φ, −V_θ) with V = Tr(P∇𝒦); ``(2, nlat, nphi)``."""
+        if K is None and "x" in f.cache:  # computed already for this stage
+            return f.cache["x"]
         v = self.expected_generator_gradient(f, K)
         inv_s = 1.0 / self.spin_magnitude
         out = np.empty_like(v)
         np.multiply(v[1], inv_s, out=out[0])
         np.multiply(v[0], -inv_s, out=out[1])
+        if K is None:
+            f.cache["x"] = out
         return out
 
     def velocity(self, state: State):

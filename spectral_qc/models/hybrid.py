@@ -39,6 +39,7 @@ from ..sphere import integrate
 from ..errors import ConfigError
 from . import register_model
 from .base import Fields, Model, expectation_gradient
+from ..characteristics import SHORT_WAVE_CAUSE
 from .regularizations import REGULARIZATIONS, check_regularization
 
 
@@ -190,12 +191,6 @@ def quantum_energy_density_components(rho, grad_rho, p, grad_p, grad_h, hbar, sp
 #: The hybrid generator contains ∇ln ϱ: ϱ0 must exceed this fraction of its maximum.
 HYBRID_RHO_FLOOR = 1e-12
 
-REGULARIZATION_HINT = ("the short-wave instability of the hybrid model as written (growth "
-                       "rates ∝ l², docs/stability.md); regularize it with [model] "
-                       "regularization = \"heat_kernel\" (or \"hyper_heat_kernel\") and "
-                       "alpha > 0 (e.g. alpha = 0.01), or lower lmax")
-
-
 @register_model("hybrid")
 class Hybrid(Model):
     """The paper's quantum-classical spin model, optionally regularized.
@@ -240,11 +235,9 @@ class Hybrid(Model):
         """The model as written (no regularization) grows short waves at rates ∝ l²."""
         return self.regularization == "none"
 
-    def failure_hint(self) -> str:
-        """The likely cause of a numerical failure, and the remedy the config offers."""
-        if self.ill_posed:
-            return REGULARIZATION_HINT
-        return super().failure_hint()
+    def failure_hint(self) -> str | None:
+        """Short-wave growth for the model as written (its remedy: a regularization)."""
+        return SHORT_WAVE_CAUSE if self.ill_posed else None
 
     def check_initial_state(self, state):
         """Refuse an initial ϱ that is not positive on the grid.

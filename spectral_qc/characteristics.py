@@ -1,0 +1,161 @@
+"""Crossing characteristics: the area Jacobian of the flow of the model's own velocity.
+
+Every model of spectral_qc transports ϱ and P with a velocity X (models/base.py). In the
+Ehrenfest and hybrid models X depends on the transported P, so the field equations are
+quasi-linear and their characteristics dn/dt = X(n, t) can converge, like Burgers'
+characteristics before a shock (docs/stability.md, "Crossing characteristics"). Where they
+meet, the area ratio of the flow map n0 → n(t),
+
+.. math::
+
+    J(n, t) = \\frac{dA(n(t))}{dA(n_0)}, \\qquad J(n, t_0) = 1,
+
+falls to zero; past that time the field model has no smooth single-valued solution.
+
+J is carried as q = ln J, which obeys (Liouville's formula along characteristics)
+
+.. math::
+
+    ∂_t q + X·∇q = \\operatorname{div} X, \\qquad q(n, t_0) = 0,
+
+integrated in the transport sub-step of the splitting with the same Runge–Kutta stages,
+hence the same stage velocities, as ϱ and P (the rotation sub-step does not move n and
+leaves q unchanged). ``div X`` is the spectral divergence of the grid velocity
+(−l(l+1) s_lm of its Helmholtz decomposition), so a divergence-free X (Liouville: X = X_H)
+keeps q = 0 to round-off. Cost: 5 scalar transforms per stage (2 for div X, 2 for ∇q,
+1 analysis). The method was chosen against Lagrangian labels by measurement
+(docs/numerics.md, "Flow Jacobian").
+
+The coefficients of q travel in :attr:`State.q_lm` (None: not tracked); checkpoints carry
+them, so a resumed run gives the same J bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Stop threshold on min J: below it the run stops with CharacteristicsCross
+#: (calibrated in docs/stability.md, "Crossing characteristics": J falls from this value
+#: to 0 in ≤ 4 % of the elapsed time on the measured cases).
+JACOBIAN_STOP = 0.05
+#: A resolution stop (tail, positivity) is attributed to converging characteristics when
+#: min J < JACOBIAN_LOW and min J, extrapolated linearly from the previous output, reaches
+#: 0 within CROSSING_HORIZON × the elapsed time; otherwise to under-resolution proper.
+JACOBIAN_LOW = 0.5
+CROSSING_HORIZON = 0.25
+
+
+def initial_log_jacobian(grid) -> np.ndarray:
+    """q = ln J at the start of a run: zeros ``(nlm,)`` complex (J = 1)."""
+    return np.zeros(grid.nlm, dtype=np.complex128)
+
+
+def velocity_divergence_lm(grid, x) -> np.ndarray:
+    """Coefficients ``(nlm,)`` of div X for a grid velocity ``x`` ``(2, nlat, nphi)``.
+
+    div v = −l(l+1) s_lm for v = ∇S + ∇T × n (two transforms).
+    """
+    s_lm, _ = grid.vector_analysis(x[0], x[1])
+    return -grid.l * (grid.l + 1) * s_lm
+
+
+def log_jacobian_tendency(grid, x, q_lm) -> np.ndarray:
+    """Coefficients ``(nlm,)`` of ∂t q = −X·∇q + div X for one Runge–Kutta stage.
+
+    Parameters
+    ----------
+    grid : SphereGrid
+    x : (2, nlat, nphi) — the stage velocity X (orthonormal components, 1/time)
+    q_lm : (nlm,) complex — coefficients of q = ln J
+    """
+    gq = grid.gradient(q_lm)
+    adv = x[0] * gq[0]
+    adv += x[1] * gq[1]
+    return velocity_divergence_lm(grid, x) - grid.analysis(adv)
+
+
+def jacobian_field(grid, q_lm) -> np.ndarray:
+    """J = exp(q) on the grid, ``(nlat, nphi)`` (dimensionless)."""
+    return np.exp(grid.synthesis(q_lm))
+
+
+def jacobian_extremes(grid, q_lm):
+    """``(J_min, J_max)`` over the grid nodes (NaN, NaN when ``q_lm`` is None)."""
+    if q_lm is None:
+        return float("nan"), float("nan")
+    q = grid.synthesis(q_lm)
+    return float(np.exp(q.min())), float(np.exp(q.max()))
+
+
+def jacobian_minimum(grid, q_lm):
+    """``(J_min, θ, φ)``: the smallest J over the grid nodes and where (radians)."""
+    q = grid.synthesis(q_lm)
+    i, j = np.unravel_index(int(np.argmin(q)), q.shape)
+    return float(np.exp(q[i, j])), float(grid.theta[i]), float(grid.phi[j])
+
+
+def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=None):
+    """The explanation of a CharacteristicsCross stop (time, place, value, meaning)."""
+    where = f"θ = {theta:.3f}, φ = {phi:.3f} (n = ({np.sin(theta) * np.cos(phi):.3f}, " \
+            f"{np.sin(theta) * np.sin(phi):.3f}, {np.cos(theta):.3f}))"
+    grid = f" at lmax = {lmax}" if lmax is not None else ""
+    return (f"characteristics cross: at t = {time:.6g} the area Jacobian of the flow of X is "
+            f"J = {value:.3g} (threshold {threshold:g}) at {where}{grid}; neighbouring "
+            "characteristics meet there, and the field model has no smooth single-valued "
+            "solution past this time (docs/stability.md, \"Crossing characteristics\"). "
+            "Raising lmax moves the stop only slightly; end the run before this time "
+            "(shorten t_end)")
+
+
+SHORT_WAVE_CAUSE = ("short-wave growth: the instability of the hybrid model as written (growth "
+                    "rates ∝ l², docs/stability.md); regularize it with [model] regularization "
+                    "= \"heat_kernel\" (or \"hyper_heat_kernel\") and alpha > 0 (e.g. alpha = "
+                    "0.01), or lower lmax")
+
+
+def extrapolated_crossing(time, j, previous):
+    """Time at which min J reaches 0, extrapolated linearly from ``previous`` = (t, J)
+    (an earlier output) through (``time``, ``j``); inf when J is not falling."""
+    if previous is None or not previous[0] < time:
+        return float("inf")
+    rate = (previous[1] - j) / (time - previous[0])
+    return time + j / rate if rate > 0 else float("inf")
+
+
+def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previous=None):
+    """The measured cause of a stop, with the remedy the config can set.
+
+    In this order: the initial state is not representable on the grid (a stop before the
+    first step); the model's own cause (``model_cause``: :meth:`Model.failure_hint`, e.g.
+    short-wave growth of the hybrid model as written); converging
+    characteristics (min J < :data:`JACOBIAN_LOW`); otherwise under-resolution proper
+    (fine structure at the grid scale while the flow is smooth). ``time`` and ``previous``
+    (``(t, min J)`` at an earlier output) date the crossing (:func:`extrapolated_crossing`).
+
+    Returns
+    -------
+    cause : str
+    crossing : tuple (J_min, θ, φ) or None — set when the cause is converging
+        characteristics (the stop is then reported as CharacteristicsCross)
+    """
+    lmax = grid.lmax
+    if iteration == 0:
+        return (f"the initial state is not representable on the lmax = {lmax} grid (its "
+                "truncation undershoots); raise lmax or lower kappa"), None
+    if model_cause is not None:
+        return model_cause, None
+    if state.q_lm is not None:
+        j, theta, phi = jacobian_minimum(grid, state.q_lm)
+        t_x = float("inf") if time is None else extrapolated_crossing(time, j, previous)
+        if j < JACOBIAN_LOW and t_x - (time or 0.0) <= CROSSING_HORIZON * (time or 0.0):
+            return (f"characteristics cross: min J = {j:.3g} at θ = {theta:.3f}, φ = "
+                    f"{phi:.3f}, falling to 0 at t ≈ {t_x:.3g} (extrapolated); neighbouring "
+                    "characteristics converge there, "
+                    "gradients steepen like 1/J, and the field model has no smooth solution "
+                    "once they meet. Raising lmax moves the stop only slightly; shorten "
+                    "t_end"), (j, theta, phi)
+        health = f" while the flow is smooth (min J = {j:.3g})"
+    else:
+        health = ""
+    return (f"under-resolution: fine structure reached the lmax = {lmax} grid scale{health}; "
+            "raise lmax, shorten t_end, or set [solver] spectral_filter = true"), None
