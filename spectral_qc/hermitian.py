@@ -278,15 +278,18 @@ def _qubit_rotate(p, k, tau):
 def unitary_conjugate_components(p, k, tau):
     """Components of U P U†, U = exp(−i K τ), from the components p, k ``(N², ...)``.
 
-    Closed form (Rodrigues rotation of the Bloch vector) for N = 2; eigendecomposition of
-    K per point otherwise (:func:`unitary_conjugate`).
+    Closed form (Rodrigues rotation of the Bloch vector) for N = 2; for N > 2 a truncated
+    exponential series to round-off, for all grid points at once
+    (:func:`spectral_qc.exponential.conjugate_components`; no eigendecomposition).
     """
     p, k = np.asarray(p), np.asarray(k)
     if p.shape[0] == 1:
         return p.copy()
     if p.shape[0] == 4:
         return _qubit_rotate(p, k, tau)
-    return to_components(_conjugate_eigh(from_components(p), from_components(k), tau))
+    from .exponential import conjugate_components
+
+    return conjugate_components(p, k, tau)
 
 
 def unitary_field(k, tau):
@@ -298,9 +301,9 @@ def unitary_field(k, tau):
 
 def conjugate_components_with(u, p):
     """Components of U P U† for unitaries ``u`` ``(..., N, N)`` and components p ``(N², ...)``."""
-    pm = to_matrices_last(from_components(p))
+    pm = np.ascontiguousarray(to_matrices_last(from_components(p)))
     out = u @ pm @ np.conj(np.swapaxes(u, -1, -2))
-    return to_components(np.moveaxis(np.moveaxis(out, -1, 0), -1, 0))
+    return to_components(np.ascontiguousarray(np.moveaxis(np.moveaxis(out, -1, 0), -1, 0)))
 
 
 def _conjugate_eigh(p, k, tau):
