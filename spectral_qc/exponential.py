@@ -126,8 +126,9 @@ def unitary_taylor(k, tau):
 def conjugate_taylor(p, k, tau):
     """:func:`conjugate_series` by :func:`unitary_taylor` and two batched matrix products."""
     u = unitary_taylor(k, tau)
-    out = u @ _matrices_last(p) @ np.conj(np.swapaxes(u, -1, -2))
-    return _components_from_last(out)
+    out = _components_from_last(u @ _matrices_last(p) @ np.conj(np.swapaxes(u, -1, -2)))
+    out[0] = p[0]  # the trace is conserved exactly
+    return out
 
 
 def conjugate_components(p, k, tau):
