@@ -67,6 +67,9 @@ HAMILTONIANS = {
     # two qubits: Pauli strings with coefficients linear in n
     4: [("II", H_SCALAR), ("XI", "0.5*nx + 0.2"), ("IX", "0.4*ny"), ("ZZ", "0.3*nz + 0.1"),
         ("ZI", "0.35")],
+    # three qubits
+    8: [("III", H_SCALAR), ("XII", "0.5*nx + 0.2"), ("IXI", "0.4*ny"), ("ZZI", "0.3*nz + 0.1"),
+        ("IZZ", "0.2*nx"), ("IIX", "0.35")],
 }
 CASES = [  # (label, model kind, N, keywords)
     ("liouville", "liouville", 1, {}),
@@ -76,6 +79,8 @@ CASES = [  # (label, model kind, N, keywords)
     ("hybrid+hk", "hybrid", 2, dict(regularization="heat_kernel", alpha=0.01)),
     ("hybrid", "hybrid", 4, {}),
     ("hybrid+hk", "hybrid", 4, dict(regularization="heat_kernel", alpha=0.01)),
+    ("ehrenfest", "ehrenfest", 8, {}),
+    ("hybrid", "hybrid", 8, {}),
 ]
 
 
@@ -85,9 +90,21 @@ def initial_state(grid, N):
         P = np.ones((1, 1) + grid.shape, complex)
     elif N == 2:
         P = spin_coherent_field(grid, 0.6)
-    else:  # a correlated pure two-qubit state
+    elif N == 4:  # a correlated pure two-qubit state
         P = two_qubit_correlated_field(grid)
+    else:
+        P = three_qubit_correlated_field(grid)
     return state_from_grid(grid, rho, P)
+
+
+def three_qubit_correlated_field(grid):
+    """A pure three-qubit P(n) = |ψ(n)⟩⟨ψ(n)| correlated with n, ``(8, 8, nlat, nphi)``."""
+    nx, ny, nz = grid.n
+    one = np.ones(grid.shape)
+    psi = np.stack([one + 0j, nx + 1j * ny, (0.5 + 0.2j) * nz, nx * nz + 0.3j,
+                    0.2 * ny + 0j, 0.1j * nx, 0.3 * one + 0j, 0.1 * nz + 0.1j])
+    psi /= np.linalg.norm(psi, axis=0)
+    return np.einsum("i...,j...->ij...", psi, psi.conj())
 
 
 def best_time(fn, repeats, budget_s):
@@ -132,6 +149,8 @@ def bench_lmax(lmax, args, dt=1e-3):
         if args.models and label not in args.models:
             continue
         if args.max_lmax_n4 and N == 4 and lmax > args.max_lmax_n4:
+            continue
+        if N == 8 and lmax > args.max_lmax_n8:
             continue
         model = make_model(kind, grid, Hamiltonian(HAMILTONIANS[N]), **kw)
         state = initial_state(grid, N)
@@ -221,6 +240,109 @@ def markdown(rows, exps, meta):
     return "\n".join(lines) + "\n"
 
 
+def whole_run():
+    """CPU time of the demo (spectral_qc/data/demo.toml: hybrid, heat kernel, lmax 31) run
+    to t = 1 by ``Simulation.run`` (diagnostics at every output included, no files)."""
+    import tomllib
+
+    from spectral_qc import Simulation
+
+    text = (ROOT / "spectral_qc" / "data" / "demo.toml").read_text("utf-8")
+    cfg = tomllib.loads(text)
+    cfg["time"]["t_end"] = 1.0
+    sim = Simulation(cfg)
+    grid = sim.grid
+    f = np.random.default_rng(1).standard_normal(grid.shape)
+    t_pair = best_time(lambda: grid.synthesis(grid.analysis(f)), 50, 5.0)[0]
+    c, w = time.process_time(), time.perf_counter()
+    ds = sim.run()
+    cpu, wall = time.process_time() - c, time.perf_counter() - w
+    n = sim.iteration
+    drift = float(abs(ds["casimir_trP2"][-1] / ds["casimir_trP2"][0] - 1))
+    row = dict(case="demo run to t = 1", lmax=grid.lmax, N=sim.model.N, steps=n,
+               outputs=int(ds.sizes["time"]), cpu_s=cpu, wall_s=wall,
+               step_pairs=cpu / n / t_pair, casimir_trP2_drift=drift,
+               min_eig_P=float(ds["min_eig_P"].min()))
+    print(f"demo run: {n} steps, {cpu:.2f} s CPU ({row['step_pairs']:.0f} pairs/step), "
+          f"Casimir Tr P² drift {drift:.2e}", flush=True)
+    return row
+
+
+#: (category, test on the profiled function's file and name), first match wins
+PROFILE_CATEGORIES = [
+    ("transforms (shtns)", lambda f, n: "shtns" in f or "_shtns" in n),
+    ("rotation U P U†", lambda f, n: "exponential.py" in f or n in (
+        "_qubit_rotate", "unitary_conjugate_components", "conjugate_components_with", "eigh")),
+    ("generator 𝒦 (ħ-part)", lambda f, n: n in (
+        "quantum_generator_components", "qubit_quantum_generator", "commutator_components",
+        "_cross_minus_cross", "quantum_part", "generator_components")),
+]
+
+
+def profile_steps(lmax, cases=(("hybrid", 2), ("hybrid", 4), ("hybrid", 8), ("ehrenfest", 2),
+                                ("ehrenfest", 4), ("ehrenfest", 8))):
+    """Where a Strang step's time goes (cProfile, own time by category), per case."""
+    import cProfile
+    import pstats
+
+    grid = SphereGrid(lmax)
+    out = []
+    for kind, N in cases:
+        model = make_model(kind, grid, Hamiltonian(HAMILTONIANS[N]))
+        state = initial_state(grid, N)
+        integ = make_integrator("strang", model)
+        integ.step(state, 1e-3)
+        best = None
+        for _ in range(3):
+            pr = cProfile.Profile()
+            pr.enable()
+            integ.step(state, 1e-3)
+            pr.disable()
+            st = pstats.Stats(pr).stats
+            total = sum(v[2] for v in st.values())
+            if best is None or total < best[0]:
+                best = (total, st)
+        total, st = best
+        parts = dict.fromkeys([c for c, _ in PROFILE_CATEGORIES] + ["rest"], 0.0)
+        for (fname, _, name), v in st.items():
+            cat = next((c for c, test in PROFILE_CATEGORIES if test(fname, name)), "rest")
+            parts[cat] += v[2]
+        row = dict(lmax=lmax, model=kind, N=N, total_ms=1e3 * total,
+                   parts_ms={k: 1e3 * v for k, v in parts.items()})
+        out.append(row)
+        print(f"profile lmax {lmax} {kind} N={N}: " + ", ".join(
+            f"{k} {v:.1f} ms" for k, v in row["parts_ms"].items()), flush=True)
+    return out
+
+
+def markdown_runs(runs):
+    if not runs:
+        return ""
+    lines = ["", "Whole run (CPU time; pairs per step on the same grid):", "",
+             "| case | lmax | N | steps | outputs | CPU s | pairs/step | Casimir Tr P² drift |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        lines.append(f"| {r['case']} | {r['lmax']} | {r['N']} | {r['steps']} | "
+                     f"{r['outputs']} | {r['cpu_s']:.2f} | {r['step_pairs']:.0f} | "
+                     f"{r['casimir_trP2_drift']:.1e} |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_profile(profile):
+    if not profile:
+        return ""
+    cats = list(profile[0]["parts_ms"])
+    lines = ["", f"Where a Strang step's time goes (cProfile own time, ms and share, "
+             f"lmax {profile[0]['lmax']}):", "",
+             "| model | N | step ms | " + " | ".join(cats) + " |",
+             "|---|---:|---:|" + "---:|" * len(cats)]
+    for r in profile:
+        t = r["total_ms"]
+        lines.append(f"| {r['model']} | {r['N']} | {t:.1f} | " + " | ".join(
+            f"{r['parts_ms'][c]:.1f} ({100 * r['parts_ms'][c] / t:.0f} %)" for c in cats) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_docs(text, path):
     doc = path.read_text() if path.exists() else f"{BEGIN}\n{END}\n"
     if BEGIN not in doc or END not in doc:
@@ -248,6 +370,11 @@ def main(argv=None):
     ap.add_argument("--max-lmax-n4", type=int, default=255,
                     help="skip N = 4 cases above this lmax (default 255: at 511 a hybrid "
                          "N = 4 step needs about 3 GB and minutes; pass 511 to include it)")
+    ap.add_argument("--max-lmax-n8", type=int, default=127,
+                    help="skip N = 8 cases above this lmax (default 127)")
+    ap.add_argument("--no-run", action="store_true", help="skip the whole-run case (demo)")
+    ap.add_argument("--no-profile", action="store_true", help="skip the step profile")
+    ap.add_argument("--profile-lmax", type=int, default=127)
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--docs", default=str(ROOT / "docs" / "performance.md"))
@@ -259,6 +386,8 @@ def main(argv=None):
     rows = []
     for lmax in lmaxes:
         rows += bench_lmax(lmax, args)
+    runs = [] if args.no_run else [whole_run()]
+    profile = [] if args.no_profile else profile_steps(args.profile_lmax)
     exps = fit_exponents(rows)
     for k, v in exps.items():
         print(f"exponent {k}: {v:.2f}")
@@ -271,9 +400,10 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
     (out / f"bench-{stamp}.json").write_text(json.dumps(
-        dict(meta=meta, rows=rows, exponents=exps), indent=1))
+        dict(meta=meta, rows=rows, exponents=exps, runs=runs, profile=profile), indent=1))
     if not args.no_docs:
-        write_docs(markdown(rows, exps, meta), Path(args.docs))
+        write_docs(markdown(rows, exps, meta) + markdown_runs(runs) + markdown_profile(profile),
+                   Path(args.docs))
     return rows
 
 

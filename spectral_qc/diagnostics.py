@@ -71,8 +71,13 @@ class Snapshot:
 
     @property
     def eigenvalues(self):
-        """Pointwise eigenvalues of P, ``(N, nlat, nphi)``."""
-        return self._get("eig", lambda: hm.eigvalsh(self.P))
+        """Pointwise eigenvalues of P, ``(N, nlat, nphi)`` (closed form for a qubit)."""
+        return self._get("eig", lambda: hm.eigvalsh_components(self.fields.p))
+
+    @property
+    def trace_p2(self):
+        """Pointwise Tr P² = Σ_a p_a² = Σ λ², ``(nlat, nphi)`` (no eigenvalues needed)."""
+        return self._get("trp2", lambda: hm.dot_components(self.fields.p, self.fields.p))
 
     @property
     def rho_q(self):
@@ -126,7 +131,7 @@ def min_eig_P(s):
 
 @add_diagnostic("casimir_trP2", "eigenvalue Casimir ∫ϱ Tr P² dA", "1")
 def casimir_trP2(s):
-    return s.integral(s.fields.rho * np.sum(s.eigenvalues**2, axis=0))
+    return s.integral(s.fields.rho * s.trace_p2)
 
 
 @add_diagnostic("entropy", "eigenvalue Casimir −∫ϱ Tr(P log P) dA", "1")
@@ -145,7 +150,7 @@ def berry_curvature_form(P, grad_P, hbar, spin_magnitude):
 @add_diagnostic("berry_casimir", "Berry-curvature Casimir ∫ϱ²/Ω dA (NaN unless P is pure)", "1")
 def berry_casimir(s):
     m, f = s.model, s.fields
-    if np.max(1 - np.sum(s.eigenvalues**2, axis=0)) > PURE_TOLERANCE:
+    if np.max(1 - s.trace_p2) > PURE_TOLERANCE:
         return float("nan")
     omega = berry_curvature_form(s.P, f.grad_P, m.hbar, m.spin_magnitude)
     return s.integral(f.rho**2 / omega)

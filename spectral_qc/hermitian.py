@@ -177,10 +177,39 @@ def structure_constants(n: int):
     return tuple(out)
 
 
-def commutator_components(a, b):
+@functools.lru_cache(maxsize=None)
+def _structure_for_support(n: int, support: frozenset | None):
+    """:func:`structure_constants` restricted to the products a_i b_j with b_j possibly
+    non-zero (``support``: the components of b that may be non-zero; None: all).
+
+    Returns ``(i, j, kind, col)``: kind 0 for a_i b_j − a_j b_i, 1 for a_i b_j alone
+    (b_i ≡ 0), 2 for −a_j b_i alone (b_j ≡ 0); pairs with b_i ≡ b_j ≡ 0 are dropped.
+    """
+    out = []
+    for i, j, col in structure_constants(n):
+        has_i = support is None or i in support
+        has_j = support is None or j in support
+        if has_i or has_j:
+            out.append((i, j, 0 if has_i and has_j else (1 if has_j else 2), col))
+    return tuple(out)
+
+
+def support_of(b) -> frozenset:
+    """The components of ``b`` ``(…, N², ...)`` (component axis ``-3`` for grid fields,
+    else 0) that are not identically zero: ``frozenset`` of indices."""
+    b = np.asarray(b)
+    axis = b.ndim - 3 if b.ndim >= 3 else 0
+    flat = np.moveaxis(b, axis, 0).reshape(b.shape[axis], -1)
+    return frozenset(int(c) for c in np.flatnonzero(np.any(flat != 0, axis=1)))
+
+
+def commutator_components(a, b, support=None):
     """Real components f of ``[A, B] = i f·E`` from components a, b ``(N², ...)``.
 
     For a qubit (basis σ/√2) this is ``f = √2 (a⃗ × b⃗)`` on the σ components, f_0 = 0.
+    ``support`` (N > 2): the components of b that may be non-zero (:func:`support_of`),
+    e.g. of a Hamiltonian with few terms; products with b's zero components are skipped
+    (the result is the same to the bit).
     """
     a, b = np.asarray(a), np.asarray(b)
     nn = a.shape[0]
@@ -194,10 +223,22 @@ def commutator_components(a, b):
         out[2] = s * (a[3] * b[1] - a[1] * b[3])
         out[3] = s * (a[1] * b[2] - a[2] * b[1])
         return out
-    for i, j, col in structure_constants(size_from_components(nn)):
-        t = a[i] * b[j] - a[j] * b[i]
+    n = size_from_components(nn)
+    t, u = np.empty(shape), np.empty(shape)
+    for i, j, kind, col in _structure_for_support(n, None if support is None
+                                                  else frozenset(support)):
+        if kind == 0:  # t = a_i b_j − a_j b_i, in place
+            np.multiply(a[i], b[j], out=t)
+            np.multiply(a[j], b[i], out=u)
+            t -= u
+        elif kind == 1:
+            np.multiply(a[i], b[j], out=t)
+        else:
+            np.multiply(a[j], b[i], out=t)
+            np.negative(t, out=t)
         for c, fc in col:
-            out[c] += fc * t
+            np.multiply(t, fc, out=u)
+            out[c] += u
     return out
 
 
@@ -218,6 +259,22 @@ def eigvalsh(a):
     """Pointwise eigenvalues, ascending: ``(N, N, ...)`` → ``(N, ...)``."""
     w = np.linalg.eigvalsh(to_matrices_last(a))
     return np.moveaxis(w, -1, 0)
+
+
+def eigvalsh_components(c):
+    """Pointwise eigenvalues, ascending, from components ``(N², ...)`` → ``(N, ...)``.
+
+    Closed form for a qubit, λ± = (c_0 ± |c⃗|)/√2 (P = (c_0 + c⃗·σ)/√2); batched
+    :func:`numpy.linalg.eigvalsh` for N > 2.
+    """
+    c = np.asarray(c)
+    if c.shape[0] == 1:
+        return c.copy()
+    if c.shape[0] == 4:
+        r = np.sqrt(c[1] * c[1] + c[2] * c[2] + c[3] * c[3])
+        r2 = 1 / np.sqrt(2)
+        return np.stack([(c[0] - r) * r2, (c[0] + r) * r2])
+    return eigvalsh(from_components(c))
 
 
 def _qubit_rotate(p, k, tau):
@@ -278,15 +335,18 @@ def _qubit_rotate(p, k, tau):
 def unitary_conjugate_components(p, k, tau):
     """Components of U P U†, U = exp(−i K τ), from the components p, k ``(N², ...)``.
 
-    Closed form (Rodrigues rotation of the Bloch vector) for N = 2; eigendecomposition of
-    K per point otherwise (:func:`unitary_conjugate`).
+    Closed form (Rodrigues rotation of the Bloch vector) for N = 2; for N > 2 a truncated
+    exponential series to round-off, for all grid points at once
+    (:func:`spectral_qc.exponential.conjugate_components`; no eigendecomposition).
     """
     p, k = np.asarray(p), np.asarray(k)
     if p.shape[0] == 1:
         return p.copy()
     if p.shape[0] == 4:
         return _qubit_rotate(p, k, tau)
-    return to_components(_conjugate_eigh(from_components(p), from_components(k), tau))
+    from .exponential import conjugate_components
+
+    return conjugate_components(p, k, tau)
 
 
 def unitary_field(k, tau):
@@ -298,9 +358,9 @@ def unitary_field(k, tau):
 
 def conjugate_components_with(u, p):
     """Components of U P U† for unitaries ``u`` ``(..., N, N)`` and components p ``(N², ...)``."""
-    pm = to_matrices_last(from_components(p))
+    pm = np.ascontiguousarray(to_matrices_last(from_components(p)))
     out = u @ pm @ np.conj(np.swapaxes(u, -1, -2))
-    return to_components(np.moveaxis(np.moveaxis(out, -1, 0), -1, 0))
+    return to_components(np.ascontiguousarray(np.moveaxis(np.moveaxis(out, -1, 0), -1, 0)))
 
 
 def _conjugate_eigh(p, k, tau):

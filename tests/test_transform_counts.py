@@ -31,6 +31,7 @@ HAMILTONIANS = {
     1: [(np.eye(1), H_SCALAR)],
     2: [("I", H_SCALAR), ("X", "0.5*nx"), ("Y", "0.5*ny"), ("Z", "0.5*nz + 0.35")],
     4: [("II", H_SCALAR), ("XI", "0.5*nx + 0.2"), ("IX", "0.4*ny"), ("ZZ", "0.3*nz + 0.1")],
+    8: [("III", H_SCALAR), ("XII", "0.5*nx + 0.2"), ("IXI", "0.4*ny"), ("ZZI", "0.3*nz + 0.1")],
 }
 HK = dict(regularization="heat_kernel", alpha=0.01)
 
@@ -52,6 +53,11 @@ BUDGET = [
      {"synthesis": 126, "gradient": 130, "analysis": 124, "vector_analysis": 4}),
     ("hybrid", 4, HK, {"synthesis": 48, "gradient": 32, "analysis": 47, "vector_analysis": 1},
      {"synthesis": 382, "gradient": 252, "analysis": 372, "vector_analysis": 4}),
+    # three qubits (issue 16): n = N² − 1 = 63 transformed components; per tendency
+    # ϱ + n syntheses, n + 2 gradients (∇P, ∇ϱ, the product rule), n + 1 analyses; per
+    # rotation sub-step 2(1 + n) S, 2n + 1 ∇, 2n A
+    ("hybrid", 8, {}, {"synthesis": 64, "gradient": 65, "analysis": 64, "vector_analysis": 1},
+     {"synthesis": 510, "gradient": 514, "analysis": 508, "vector_analysis": 4}),
 ]
 
 
@@ -66,8 +72,11 @@ def _state(grid, N):
         P = np.ones((1, 1) + grid.shape, complex)
     elif N == 2:
         P = spin_coherent_field(grid, 0.6)
-    else:  # a correlated pure two-qubit state
+    elif N == 4:  # a correlated pure two-qubit state
         P = two_qubit_correlated_field(grid)
+    else:  # a product of the qubit state and the two-qubit state: pure, Tr P = 1
+        P = np.einsum("ij...,kl...->ikjl...", spin_coherent_field(grid, 0.6),
+                      two_qubit_correlated_field(grid)).reshape((8, 8) + grid.shape)
     return state_from_grid(grid, rho, P)
 
 

@@ -89,7 +89,8 @@ def quantum_energy_density(rho, grad_rho, P, grad_P, grad_H, hbar, spin_magnitud
     return np.real(1j * hbar * hm.trace_product(P, br))
 
 
-def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_magnitude):
+def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_magnitude,
+                                 support=None):
     """:func:`quantum_generator` in real Hermitian-basis components.
 
     With ``[A, B] = i F(a, b)·E`` (:func:`~spectral_qc.hermitian.commutator_components`;
@@ -105,12 +106,17 @@ def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_ma
     rho : (nlat, nphi); grad_rho : (2, nlat, nphi)
     p : (N², nlat, nphi); grad_p, grad_h : (2, N², nlat, nphi)
     hbar, spin_magnitude : float
+    support : frozenset, optional
+        Components of ∇h that may be non-zero (:func:`~spectral_qc.hermitian.support_of`):
+        the commutators skip the others (same result, fewer products).
 
     Returns
     -------
     g : (N², nlat, nphi) real
     """
-    comm = hm.commutator_components
+    def comm(a, b):
+        return hm.commutator_components(a, b, support)
+
     inv_s = 1.0 / spin_magnitude
     b = comm(grad_p[0], grad_h[1])
     b -= comm(grad_p[1], grad_h[0])
@@ -147,40 +153,41 @@ def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar):
     ``grad_h_scaled`` is (√2/S) ∇h⃗, ``(2, 3, nlat, nphi)`` (the σ components of ∇H,
     precomputed once). With b⃗ = p⃗_θ × ĥ_φ − p⃗_φ × ĥ_θ (ĥ the scaled gradients) and
     l⃗ = (ϱ_θ ĥ_φ − ϱ_φ ĥ_θ)/(2ϱ):  g⃗ = −ħ (b⃗ + p⃗ × l⃗),  g_0 = (ħ/√2) p⃗·b⃗.
+
+    Evaluated as c⃗ = b⃗ + p⃗ × l⃗ = q⃗_θ × ĥ_φ − q⃗_φ × ĥ_θ with q⃗_k = p⃗_k + (ϱ_k/2ϱ) p⃗,
+    g⃗ = −ħ c⃗ and g_0 = (ħ/√2) p⃗·c⃗ (p⃗·(p⃗ × l⃗) = 0): one pair of cross products.
     """
     hs_t, hs_p = grad_h_scaled[0], grad_h_scaled[1]
     pv = p[1:]
-    b = _cross_minus_cross(grad_p[0, 1:], hs_p, grad_p[1, 1:], hs_t)
     inv = 0.5 / rho
-    u = grad_rho[0] * inv
-    v = grad_rho[1] * inv
-    lv = u * hs_p
-    lv -= v * hs_t
+    q_t = np.multiply(grad_rho[0] * inv, pv)
+    q_t += grad_p[0, 1:]
+    q_p = np.multiply(grad_rho[1] * inv, pv)
+    q_p += grad_p[1, 1:]
     g = np.empty((4,) + rho.shape)
-    t = np.empty(rho.shape)
-    for i, j, k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
-        o = g[1 + i]
-        np.multiply(pv[j], lv[k], out=o)
-        np.multiply(pv[k], lv[j], out=t)
-        o -= t
-        o += b[i]
-        o *= -hbar
+    g[1:] = _cross_minus_cross(q_t, hs_p, q_p, hs_t)
     g0 = g[0]
-    np.multiply(pv[0], b[0], out=g0)
-    np.multiply(pv[1], b[1], out=t)
+    t = inv  # reused as a temporary
+    np.multiply(pv[0], g[1], out=g0)
+    np.multiply(pv[1], g[2], out=t)
     g0 += t
-    np.multiply(pv[2], b[2], out=t)
+    np.multiply(pv[2], g[3], out=t)
     g0 += t
     g0 *= hbar / np.sqrt(2)
+    g[1:] *= -hbar
     return g
 
 
-def quantum_energy_density_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_magnitude):
+def quantum_energy_density_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_magnitude,
+                                      support=None):
     """:func:`quantum_energy_density` in components.
 
-    Re(iħ Tr(P A B)) = −(ħ/2) p·F(a, b) for Hermitian P, A, B, with ∇𝒫 = p∇ϱ + ϱ∇p.
+    Re(iħ Tr(P A B)) = −(ħ/2) p·F(a, b) for Hermitian P, A, B, with ∇𝒫 = p∇ϱ + ϱ∇p;
+    ``support`` as for :func:`quantum_generator_components`.
     """
-    comm = hm.commutator_components
+    def comm(a, b):
+        return hm.commutator_components(a, b, support)
+
     gpt = p * grad_rho[0] + rho * grad_p[0]
     gpp = p * grad_rho[1] + rho * grad_p[1]
     f = comm(gpt, grad_h[1])
@@ -220,6 +227,8 @@ class Hybrid(Model):
         # (√2/S) ∇h⃗ for the qubit cross-product form of the generator
         self._grad_h_scaled = (np.sqrt(2) / self.spin_magnitude) * self.grad_h[:, 1:] \
             if self.N == 2 else None
+        # the components of ∇H that are not identically zero (few for few Pauli terms)
+        self._h_support = hm.support_of(self.grad_h)
 
     accepts_regularization = True
     needs_positive_density = True
@@ -273,7 +282,8 @@ class Hybrid(Model):
                                             self.hbar)
             else:
                 g = quantum_generator_components(rho, grad_rho, p, grad_p, self.grad_h,
-                                                 self.hbar, self.spin_magnitude)
+                                                 self.hbar, self.spin_magnitude,
+                                                 self._h_support)
             g = f.cache["g"] = self.regularizer.smooth_generator_components(g)
         return g
 
@@ -297,5 +307,6 @@ class Hybrid(Model):
         """h (eq. 50), or h_α with the ħ-part evaluated at 𝒬 = S_α𝒫."""
         rho, grad_rho, p, grad_p = self.regularizer.quantum_fields_components(f, self.N)
         e_q = quantum_energy_density_components(rho, grad_rho, p, grad_p, self.grad_h,
-                                                self.hbar, self.spin_magnitude)
+                                                self.hbar, self.spin_magnitude,
+                                                self._h_support)
         return super().energy_from_fields(f) + float(integrate(self.grid, e_q))
