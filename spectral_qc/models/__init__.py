@@ -31,6 +31,7 @@ def make_model(name, grid, hamiltonian, **kw):
 from .base import Fields, Model  # noqa: E402
 from .classical import Ehrenfest, Liouville  # noqa: E402
 from .hybrid import REGULARIZATIONS, Hybrid  # noqa: E402
+from .koopman import HybridKvH, KoopmanModel, KvH, KvN  # noqa: E402
 
-__all__ = ["MODELS", "REGULARIZATIONS", "Ehrenfest", "Fields", "Hybrid", "Liouville", "Model",
-           "make_model", "register_model"]
+__all__ = ["MODELS", "REGULARIZATIONS", "Ehrenfest", "Fields", "Hybrid", "HybridKvH",
+           "KoopmanModel", "KvH", "KvN", "Liouville", "Model", "make_model", "register_model"]
