@@ -35,7 +35,9 @@ __all__ = ["Config", "GridConfig", "ModelConfig", "HamiltonianConfig", "InitialC
            "loads_config", "config_to_dict", "dumps_config", "apply_overrides",
            "MODEL_KINDS", "REGULARIZATIONS", "CLASSICAL_KINDS", "QUANTUM_KINDS", "SCHEMA"]
 
-MODEL_KINDS = ("liouville", "ehrenfest", "hybrid")
+MODEL_KINDS = ("liouville", "ehrenfest", "hybrid", "kvn", "kvh", "hybrid_kvh")
+#: Kinds with a scalar Hamiltonian (N = 1, identity terms only).
+SCALAR_KINDS = ("liouville", "kvn", "kvh")
 REGULARIZATIONS = ("none", "heat_kernel", "hyper_heat_kernel")
 #: Whether a regularization needs alpha > 0 (True) or alpha = 0 (False); kinds not listed
 #: here only need alpha ≥ 0.
@@ -295,7 +297,7 @@ class Config:
             N×N; for ``liouville`` reduced to N = 1 (the identity coefficients).
         """
         h = Hamiltonian.from_config([copy.deepcopy(t) for t in self.hamiltonian.terms])
-        return h.reduced_to_scalar() if self.model.kind == "liouville" else h
+        return h.reduced_to_scalar() if self.model.kind in SCALAR_KINDS else h
 
 
 # ------------------------------------------------------------------------ validation
@@ -326,12 +328,12 @@ def _hamiltonian(t: _Table, kind: str) -> tuple[HamiltonianConfig, int]:
             at = ", ".join(f"{x:.3g}" for x in _SAMPLE[:, bad[0]])
             raise _err(f"hamiltonian.terms[{k}].coef", terms[k]["coef"],
                        f"must be finite on the unit sphere; it is {coef[bad[0]]} at n = ({at})")
-    if kind == "liouville":
+    if kind in SCALAR_KINDS:
         for k, (term, item) in enumerate(zip(h.terms, terms)):
             if not is_identity_multiple(term.operator):
                 field = "op" if "op" in item else "matrix"
                 raise _err(f"hamiltonian.terms[{k}].{field}", item[field],
-                           "model.kind = 'liouville' has N = 1: only identity terms "
+                           f"model.kind = {kind!r} has N = 1: only identity terms "
                            "(op = \"I\") are allowed")
         return HamiltonianConfig(terms=tuple(terms)), 1
     return HamiltonianConfig(terms=tuple(terms)), h.N
@@ -452,10 +454,10 @@ def _validate(raw) -> Config:
     ham, n = _hamiltonian(root.table("hamiltonian"), model.kind)
     init = root.table("initial")
     classical = _classical(init.table("classical"))
-    if model.kind == "liouville":
+    if model.kind in SCALAR_KINDS:
         if "quantum" in init.raw:
-            raise _err("initial.quantum", init.raw["quantum"], "not used with model.kind = "
-                       "'liouville' (N = 1, P ≡ 1): remove the [initial.quantum] table")
+            raise _err("initial.quantum", init.raw["quantum"], f"not used with model.kind = "
+                       f"{model.kind!r} (N = 1, P ≡ 1): remove the [initial.quantum] table")
         quantum = QuantumConfig(kind="density", value=(((1.0, 0.0),),),
                                 density=_frozen(np.ones((1, 1), complex)))
     else:
@@ -552,7 +554,7 @@ def config_to_dict(config: Config) -> dict:
     else:
         classical = {"kind": cl.kind, "center": list(cl.center), "kappa": cl.kappa}
     initial = {"classical": classical}
-    if c.model.kind != "liouville":
+    if c.model.kind not in SCALAR_KINDS:
         initial["quantum"] = {c.initial.quantum.kind: _plain(c.initial.quantum.value)}
     return {
         "grid": dataclasses.asdict(c.grid), "model": dataclasses.asdict(c.model),

@@ -75,6 +75,10 @@ def write_dataset(ds, path) -> None:
 
 
 # ------------------------------------------------------------------------ checkpoints
+#: Spectral state arrays a checkpoint may hold: (ϱ, P) models, Koopman wave models.
+STATE_KEYS = ("rho_lm", "p_lm", "upsilon_lm")
+
+
 def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang", name=None) -> Path:
     """Save :meth:`Simulation.checkpoint` output as ``directory/step_<iteration>.npz``.
 
@@ -86,8 +90,9 @@ def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang", name=None)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     records = ckpt["records"]
-    arrays = {"format": np.int64(CHECKPOINT_FORMAT), "rho_lm": ckpt["rho_lm"],
-              "p_lm": ckpt["p_lm"], "iteration": np.int64(ckpt["iteration"]),
+    arrays = {"format": np.int64(CHECKPOINT_FORMAT),
+              **{k: ckpt[k] for k in STATE_KEYS if k in ckpt},
+              "iteration": np.int64(ckpt["iteration"]),
               "t0": np.float64(ckpt["t0"]), "dt": np.float64(ckpt["dt"]),
               "scheme": np.str_(scheme),
               "records_time": np.array([t for t, _ in records], float)}
@@ -117,7 +122,7 @@ def load_checkpoint(path) -> dict:
                 v = cols[n][i]
                 d[n] = float(v) if np.ndim(v) == 0 else np.array(v)
             records.append((float(t), d))
-        return {"rho_lm": z["rho_lm"].copy(), "p_lm": z["p_lm"].copy(),
+        return {**{k: z[k].copy() for k in STATE_KEYS if k in z.files},
                 "iteration": int(z["iteration"]), "t0": float(z["t0"]), "dt": float(z["dt"]),
                 "scheme": str(z["scheme"]) if "scheme" in z.files else "strang",
                 "records": records,

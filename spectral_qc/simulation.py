@@ -114,8 +114,9 @@ class Simulation:
     ----------
     config : str, Path, dict or Config
         Contract §2.
-    scheme : str
-        Splitting scheme from :data:`spectral_qc.integrators.SCHEMES` (default ``"strang"``).
+    scheme : str, optional
+        Splitting scheme from :data:`spectral_qc.integrators.SCHEMES` (default ``"strang"``;
+        a model with its own stepper, e.g. the Koopman kinds, uses its own default).
     spectral_filter : bool
         Apply the exponential spectral filter after every step.
     stop : StopCriteria, optional
@@ -128,7 +129,7 @@ class Simulation:
     records : list of (time, dict) — diagnostics recorded so far
     """
 
-    def __init__(self, config, *, scheme="strang", spectral_filter=False, stop=None):
+    def __init__(self, config, *, scheme=None, spectral_filter=False, stop=None):
         self.config = config if isinstance(config, Config) else load_config(config)
         cfg = self.config
         self.grid = SphereGrid(cfg.grid.lmax)
@@ -136,9 +137,14 @@ class Simulation:
         if cfg.model.kind == "hybrid":
             kw.update(regularization=cfg.model.regularization, alpha=cfg.model.alpha)
         self.model = make_model(cfg.model.kind, self.grid, cfg.hamiltonian_operator(), **kw)
-        self.integrator = make_integrator(scheme, self.model, spectral_filter=spectral_filter)
         self.stop = stop or StopCriteria()
-        self.state = initial_state(cfg, self.grid)
+        if hasattr(self.model, "make_integrator"):  # a model with its own state type (Koopman)
+            self.integrator = self.model.make_integrator(scheme, spectral_filter=spectral_filter)
+            self.state = self.model.initial_state(cfg)
+        else:
+            self.integrator = make_integrator(scheme or "strang", self.model,
+                                              spectral_filter=spectral_filter)
+            self.state = initial_state(cfg, self.grid)
         if cfg.model.kind == "hybrid":
             check_hybrid_density(self.grid, self.state)
         self.dt = cfg.time.dt
@@ -178,7 +184,7 @@ class Simulation:
             raise self._failure(PositivityLost, "smoothed_rho", float("nan"),
                                 f"the regularized density lost positivity ({exc})") from None
         self.iteration += 1
-        if not (np.all(np.isfinite(new.rho_lm)) and np.all(np.isfinite(new.p_lm))):
+        if not all(np.all(np.isfinite(a)) for a in vars(new).values()):
             raise self._failure(NonFiniteState, "state", float("nan"),
                                 "the state became non-finite")
         self.state = new
@@ -186,7 +192,8 @@ class Simulation:
 
     def _check_tail(self):
         s = self.stop
-        tail = dg.state_spectral_tail(self.grid, self.state)
+        tail = (self.model.spectral_tail(self.state) if hasattr(self.model, "spectral_tail")
+                else dg.state_spectral_tail(self.grid, self.state))
         hist = self._tail_history
         hist.append((self.time, tail))
         while len(hist) > 2 and hist[-1][0] - hist[1][0] >= s.growth_window:
@@ -216,10 +223,16 @@ class Simulation:
     # ------------------------------------------------------------ diagnostics
     def diagnose(self) -> dict:
         """Diagnostics of the current state (dict name → value)."""
+        if hasattr(self.model, "diagnostics"):
+            return self.model.diagnostics(self.state)
         return dg.evaluate(self.model, self.state)
 
     def record(self) -> dict:
         """Record the diagnostics of the current state and check positivity."""
+        if hasattr(self.model, "diagnostics"):  # Koopman: ρc is unsigned, monitored only
+            d = self.model.diagnostics(self.state)
+            self.records.append((self.time, d))
+            return d
         snap = dg.Snapshot(self.model, self.state)
         d = dg.evaluate(self.model, self.state, snapshot=snap)
         self.records.append((self.time, d))
@@ -235,7 +248,8 @@ class Simulation:
 
     def dataset(self):
         """The recorded diagnostics as an xarray.Dataset over ``time``."""
-        return dg.to_dataset(self.records, self.model.N, attrs=self._attrs())
+        return dg.to_dataset(self.records, self.model.N, attrs=self._attrs(),
+                             table=getattr(self.model, "diagnostic_table", None))
 
     def _attrs(self):
         from . import __version__
@@ -285,7 +299,7 @@ class Simulation:
             Copies of ``rho_lm``, ``p_lm``, ``iteration``, ``t0``, ``dt``, ``records`` and
             the spectral-tail history of the stop criteria.
         """
-        return {"rho_lm": self.state.rho_lm.copy(), "p_lm": self.state.p_lm.copy(),
+        return {**{k: v.copy() for k, v in vars(self.state).items()},
                 "iteration": self.iteration, "t0": self.t0, "dt": self.dt,
                 "records": [(t, dict(d)) for t, d in self.records],
                 "tail_history": list(self._tail_history)}
@@ -298,7 +312,7 @@ class Simulation:
         bit, as one that never stopped. ``kw`` as for the constructor.
         """
         sim = cls(config, **kw)
-        sim.state = State(np.asarray(checkpoint["rho_lm"]), np.asarray(checkpoint["p_lm"]))
+        sim.state = type(sim.state)(**{k: np.asarray(checkpoint[k]) for k in vars(sim.state)})
         sim.iteration = int(checkpoint["iteration"])
         sim.t0 = float(checkpoint["t0"])
         sim.dt = float(checkpoint["dt"])
