@@ -257,3 +257,49 @@ def test_simulation_runs_the_koopman_kinds_and_resumes_bit_for_bit(kind):
     resumed = Simulation.restore(_config(kind), half.checkpoint())
     resumed.run()
     assert np.array_equal(resumed.state.upsilon_lm, sim.state.upsilon_lm)
+
+
+def _thin_shell_marginal(g, delta, hbar, t, rho0, nodes=14):
+    """∫ D r² dr over the shell 1 − δ < r < 1 + δ with the paper's 3-D density (eq. 16),
+    D = |χ|² + div(n|χ|²) + ħ Im{χ*, χ}_3D, from KvH solved on each radius r: there
+    {f, g}_3D = (1/r){f, g}_unit, H_r(n̂) = H(r n̂), and n·∇H − H = ½r²nz² (written out
+    by hand for H = ½nz² + 0.3nx). div(n f) = r⁻² ∂r(r³ f), ∂r from the interpolant."""
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    r = 1 + delta * x
+    a2 = (1 - x**2) ** 3
+    a2 /= np.sum(w * delta * r**2 * a2)  # ∫ a² r² dr = 1
+    dens, norm2 = [], []
+    for rj, a2j in zip(r, a2):
+        m = make_model("kvh", g, scalar_h(f"0.5*{float(rj)**2!r}*nz**2 + 0.3*{float(rj)!r}*nx"),
+                       hbar=hbar, spin_magnitude=rj)
+        m.L = (0.5 * rj**2 * g.n[2] ** 2)[None, None] + 0j
+        chi = run_koopman(m, koopman_initial_wave(g, a2j * rho0, [[1]]), t, 0.01, scheme="rk4")
+        gr = m.gradients(chi.upsilon_lm)[:, 0, 0]
+        norm2.append(np.abs(m.wave(chi)[0, 0]) ** 2)
+        dens.append(norm2[-1] + hbar * 2 * np.imag(np.conj(gr[0]) * gr[1]) / rj)
+    norm2 = np.array(norm2)
+    # ∂r(r³|χ|²) by differentiating the Lagrange interpolant in x through the nodes
+    vander = np.polynomial.legendre.legvander(x, nodes - 1)
+    coef = np.linalg.solve(vander, (r[:, None, None] ** 3 * norm2).reshape(nodes, -1))
+    deriv = np.polynomial.legendre.legval(x, np.polynomial.legendre.legder(coef)).T / delta
+    div = deriv.reshape(norm2.shape) / r[:, None, None] ** 2
+    D = np.array(dens) + div
+    weights = (w * delta * r**2)[:, None, None]
+    return np.sum(weights * D, axis=0), np.sum(weights * div, axis=0)
+
+
+def test_sphere_density_is_the_thin_shell_marginal_of_the_3d_density():
+    # independent route (docs/numerics.md): the 3-D density of eq. 16 integrated over a
+    # shell of half-width δ tends to ρ = |χ|² + ħ Im{χ*, χ} of the unit sphere as δ²
+    g = sphere(23)
+    hbar, t = 0.6, 1.0
+    rho0 = von_mises_fisher(g, [1.0, 0.0, 1.0], 2.0)
+    m = make_model("kvh", g, scalar_h(SCALAR), hbar=hbar)
+    rho = m.classical_density(run_koopman(m, koopman_initial_wave(g, rho0, [[1]]), t, 0.01,
+                                          scheme="rk4"))
+    errs = []
+    for delta in (0.04, 0.02):
+        marginal, div = _thin_shell_marginal(g, delta, hbar, t, rho0)
+        assert np.max(np.abs(integrate(g, div))) < 1e-12  # the div term integrates out
+        errs.append(np.max(np.abs(marginal - rho)) / np.max(np.abs(rho)))
+    assert errs[1] < 1e-3 and 3.0 < errs[0] / errs[1] < 5.0  # O(δ²)
