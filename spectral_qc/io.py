@@ -227,7 +227,7 @@ class RunWriter:
         self.t_end = sim.config.time.t_end if t_end is None else float(t_end)
         self.n_end = round((self.t_end - sim.t0) / sim.dt)
         self.ckpt_steps = max(1, round(sim.config.output.checkpoint_every / sim.dt))
-        self.write_fields = sim.config.output.fields
+        self.write_fields = sim.config.output.fields and hasattr(sim.model, "fields")  # not Koopman
         self.fields = list(fields or [])
         self.last_output = None          # sim.checkpoint() at the latest output
         self.last_checkpoint = None      # path of the latest checkpoint written
