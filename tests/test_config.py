@@ -480,6 +480,6 @@ def test_overridden_value_is_validated():
 
 
 def test_constants_exposed():
-    assert cfg.MODEL_KINDS == ("liouville", "ehrenfest", "hybrid")
+    assert cfg.MODEL_KINDS == ("liouville", "ehrenfest", "hybrid", "kvn", "kvh", "hybrid_kvh")
     assert cfg.REGULARIZATIONS[:2] == ("none", "heat_kernel")
     assert isinstance(load_config(MINIMAL), Config)
