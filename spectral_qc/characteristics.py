@@ -144,7 +144,7 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
                 "truncation undershoots); raise lmax or lower kappa"), None
     if model_cause is not None:
         return model_cause, None
-    if state.q_lm is not None:
+    if getattr(state, "q_lm", None) is not None:
         j, theta, phi = jacobian_minimum(grid, state.q_lm)
         t_x = float("inf") if time is None else extrapolated_crossing(time, j, previous)
         if j < JACOBIAN_LOW and t_x - (time or 0.0) <= CROSSING_HORIZON * (time or 0.0):

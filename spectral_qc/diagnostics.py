@@ -219,17 +219,18 @@ def evaluate(model, state, names=None, *, snapshot=None):
     return {n: DIAGNOSTICS[n].func(snap) for n in names}
 
 
-def to_dataset(records, N, attrs=None):
+def to_dataset(records, N, attrs=None, table=None):
     """Diagnostics records ``[(time, {name: value}), …]`` as an xarray.Dataset.
 
     Variables carry ``long_name`` and ``units`` attributes; dimensions ``time``, ``i``,
-    ``j`` (N each) and ``xyz``.
+    ``j`` (N each) and ``xyz``. ``table``: the name → :class:`Diagnostic` table the
+    records hold (default :data:`DIAGNOSTICS`; the Koopman models have their own).
     """
     import xarray as xr
 
     times = np.array([t for t, _ in records], float)
     data = {}
-    for name, diag in DIAGNOSTICS.items():
+    for name, diag in (DIAGNOSTICS if table is None else table).items():
         shape = {"i": N, "j": N, "xyz": 3}
         empty = np.empty((0,) + tuple(shape[d] for d in diag.dims))
         vals = np.array([r[name] for _, r in records], float) if records else empty

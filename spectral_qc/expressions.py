@@ -29,7 +29,7 @@ import numpy as np
 from .errors import ConfigError
 
 __all__ = ["Expression", "parse_expression", "MAX_LENGTH", "MAX_DEPTH", "FUNCTIONS",
-           "VARIABLES", "CONSTANTS"]
+           "VARIABLES", "CONSTANTS", "euler_derivative"]
 
 #: Longest accepted source text (characters).
 MAX_LENGTH = 1000
@@ -141,6 +141,69 @@ def _evaluate(node: ast.AST, env: dict[str, np.ndarray]) -> np.ndarray:
     return FUNCTIONS[node.func.id](_evaluate(node.args[0], env))
 
 
+def _uses_variables(node: ast.AST) -> bool:
+    """True when the subtree mentions nx, ny or nz."""
+    return any(isinstance(n, ast.Name) and n.id in VARIABLES for n in ast.walk(node))
+
+
+def _d_pow(node, a, da, b, db):
+    """(a**b, n·∇(a**b)); a constant exponent uses b·a**(b−1)·a' (no log of a)."""
+    value = np.power(a, b)
+    if not _uses_variables(node.right):
+        return value, np.where(da == 0, 0.0, b * np.power(a, b - 1) * da)
+    return value, value * (db * np.log(a) + b * da / a)
+
+
+def _d_call(name, a, da):
+    """(f(a), f'(a)·a') for the whitelisted functions."""
+    if name == "sin":
+        return np.sin(a), np.cos(a) * da
+    if name == "cos":
+        return np.cos(a), -np.sin(a) * da
+    if name == "tan":
+        return np.tan(a), da / np.cos(a) ** 2
+    if name == "exp":
+        e = np.exp(a)
+        return e, e * da
+    if name == "log":
+        return np.log(a), da / a
+    if name == "sqrt":
+        r = np.sqrt(a)
+        return r, da / (2 * r)
+    return np.abs(a), np.sign(a) * da  # abs
+
+
+def _evaluate_euler(node: ast.AST, env: dict[str, np.ndarray]):
+    """Forward-mode differentiation of a checked tree along the radial direction.
+
+    Returns ``(f, n·∇f)`` with the seeds ``n·∇n_x = n_x`` (and y, z): the derivative is
+    exact (rules of calculus applied to the tree), not a finite difference.
+    """
+    if isinstance(node, ast.Constant):
+        return np.float64(node.value), np.float64(0.0)
+    if isinstance(node, ast.Name):
+        if node.id in env:
+            return env[node.id], env[node.id]
+        return np.float64(CONSTANTS[node.id]), np.float64(0.0)
+    if isinstance(node, ast.UnaryOp):
+        a, da = _evaluate_euler(node.operand, env)
+        return (-a, -da) if isinstance(node.op, ast.USub) else (a, da)
+    if isinstance(node, ast.Call):
+        return _d_call(node.func.id, *_evaluate_euler(node.args[0], env))
+    a, da = _evaluate_euler(node.left, env)
+    b, db = _evaluate_euler(node.right, env)
+    op = type(node.op)
+    if op is ast.Add:
+        return a + b, da + db
+    if op is ast.Sub:
+        return a - b, da - db
+    if op is ast.Mult:
+        return a * b, da * b + a * db
+    if op is ast.Div:
+        return a / b, (da * b - a * db) / b**2
+    return _d_pow(node, a, da, b, db)
+
+
 class Expression:
     """A parsed, validated coefficient expression ``f(nx, ny, nz)``.
 
@@ -239,6 +302,32 @@ class Expression:
             value = _evaluate(self._tree, env)
         return np.array(np.broadcast_to(value, shape), dtype=np.float64)
 
+    def euler_derivative(self, nx, ny, nz) -> np.ndarray:
+        """The radial (Euler) derivative ``n·∇f = nx ∂f/∂nx + ny ∂f/∂ny + nz ∂f/∂nz``.
+
+        The three-dimensional gradient of the formula *as written* (it depends on how f
+        is continued off the unit sphere: ``nz**2`` gives ``2 nz**2``, but
+        ``nz**2/(nx**2+ny**2+nz**2)`` gives 0). Computed exactly by differentiating the
+        syntax tree (forward mode); used by the Koopman models' phase term n·∇H − H
+        (paper eqs. 14, 29).
+
+        Parameters
+        ----------
+        nx, ny, nz : array_like
+            Components of the point n (broadcast).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, the broadcast shape; inf/nan where the formula or its derivative is
+            singular (e.g. ``sqrt`` at 0).
+        """
+        env = {k: np.asarray(v, dtype=np.float64) for k, v in zip(VARIABLES, (nx, ny, nz))}
+        shape = np.broadcast_shapes(*(a.shape for a in env.values()))
+        with np.errstate(all="ignore"):
+            _, deriv = _evaluate_euler(self._tree, env)
+        return np.array(np.broadcast_to(deriv, shape), dtype=np.float64)
+
     def __repr__(self) -> str:
         return f"Expression({self._source!r})"
 
@@ -252,6 +341,13 @@ class Expression:
 
     def __reduce__(self):
         return (Expression, (self._source,))
+
+
+def euler_derivative(expression, nx, ny, nz) -> np.ndarray:
+    """``n·∇f`` of an expression string or :class:`Expression` (see
+    :meth:`Expression.euler_derivative`)."""
+    expr = expression if isinstance(expression, Expression) else Expression(expression)
+    return expr.euler_derivative(nx, ny, nz)
 
 
 def parse_expression(text: str) -> Expression:

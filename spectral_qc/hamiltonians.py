@@ -173,6 +173,25 @@ class Coefficient:
             raise ConfigError(f"{self.name}: {self.source!r} returned shape {value.shape}, "
                               f"which does not broadcast to {shape}") from None
 
+    def euler_derivative(self, nx, ny, nz) -> np.ndarray:
+        """Radial derivative ``n·∇c`` of the coefficient as written off the sphere.
+
+        Numbers: 0. Expressions: exact, from the syntax tree
+        (:meth:`~spectral_qc.expressions.Expression.euler_derivative`). A plain Python
+        callable is *defined* to be continued off the unit sphere as constant along rays,
+        ``c(n) := c(n/|n|)``, so its radial derivative is 0 (docs/models.md, "The phase
+        term"); write the coefficient as an expression to choose another continuation.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 array of the broadcast shape of nx, ny, nz.
+        """
+        shape = np.broadcast_shapes(np.shape(nx), np.shape(ny), np.shape(nz))
+        if isinstance(self._func, Expression) and self._const is None:
+            return self._func.euler_derivative(nx, ny, nz)
+        return np.zeros(shape)
+
     def __repr__(self) -> str:
         return f"Coefficient({self.source!r})"
 
@@ -435,6 +454,32 @@ class Hamiltonian:
             Complex array ``(N, N, ...)``.
         """
         c = self.coefficients(n)
+        return np.tensordot(self._ops, c, axes=(0, 0))
+
+    def lagrangian(self, n) -> np.ndarray:
+        """The phase term of the Koopman–van Hove equations, ``L(n) = n·∇H − H``.
+
+        ``n·∇`` is the three-dimensional radial (Euler) derivative of each coefficient
+        as written (:meth:`Coefficient.euler_derivative`): L depends on how H is
+        continued off the sphere (paper eqs. 7, 14, 29; docs/models.md). For a term
+        linear in n (``n·B``) L vanishes; a term homogeneous of degree k contributes
+        (k − 1) times itself.
+
+        Parameters
+        ----------
+        n : array_like (3, ...)
+            Points (on the unit sphere for the models).
+
+        Returns
+        -------
+        numpy.ndarray
+            Complex Hermitian ``(N, N, ...)``.
+        """
+        n = np.asarray(n, dtype=np.float64)
+        if n.ndim < 1 or n.shape[0] != 3:
+            raise ValueError(f"n must have shape (3, ...), got {n.shape}")
+        c = np.stack([t.coef.euler_derivative(n[0], n[1], n[2]) - t.coef(n[0], n[1], n[2])
+                      for t in self._terms])
         return np.tensordot(self._ops, c, axes=(0, 0))
 
     def reduced_to_scalar(self) -> "Hamiltonian":

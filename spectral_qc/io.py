@@ -75,6 +75,10 @@ def write_dataset(ds, path) -> None:
 
 
 # ------------------------------------------------------------------------ checkpoints
+#: Spectral state arrays a checkpoint may hold: (ϱ, P) models, Koopman wave models.
+STATE_KEYS = ("rho_lm", "p_lm", "q_lm", "upsilon_lm")
+
+
 def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang", name=None) -> Path:
     """Save :meth:`Simulation.checkpoint` output as ``directory/step_<iteration>.npz``.
 
@@ -87,8 +91,9 @@ def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang", name=None)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     records = ckpt["records"]
-    arrays = {"format": np.int64(CHECKPOINT_FORMAT), "rho_lm": ckpt["rho_lm"],
-              "p_lm": ckpt["p_lm"], "iteration": np.int64(ckpt["iteration"]),
+    arrays = {"format": np.int64(CHECKPOINT_FORMAT),
+              **{k: ckpt[k] for k in STATE_KEYS if ckpt.get(k) is not None},
+              "iteration": np.int64(ckpt["iteration"]),
               "t0": np.float64(ckpt["t0"]), "dt": np.float64(ckpt["dt"]),
               "scheme": np.str_(scheme),
               "records_time": np.array([t for t, _ in records], float)}
@@ -120,8 +125,7 @@ def load_checkpoint(path) -> dict:
                 v = cols[n][i]
                 d[n] = float(v) if np.ndim(v) == 0 else np.array(v)
             records.append((float(t), d))
-        return {"rho_lm": z["rho_lm"].copy(), "p_lm": z["p_lm"].copy(),
-                "q_lm": z["q_lm"].copy() if "q_lm" in z.files else None,
+        return {**{k: z[k].copy() for k in STATE_KEYS if k in z.files},
                 "iteration": int(z["iteration"]), "t0": float(z["t0"]), "dt": float(z["dt"]),
                 "scheme": str(z["scheme"]) if "scheme" in z.files else "strang",
                 "records": records,
@@ -226,7 +230,7 @@ class RunWriter:
         self.t_end = sim.config.time.t_end if t_end is None else float(t_end)
         self.n_end = round((self.t_end - sim.t0) / sim.dt)
         self.ckpt_steps = max(1, round(sim.config.output.checkpoint_every / sim.dt))
-        self.write_fields = sim.config.output.fields
+        self.write_fields = sim.config.output.fields and hasattr(sim.model, "fields")  # not Koopman
         self.fields = list(fields or [])
         self.last_output = None          # sim.checkpoint() at the latest output
         self.last_checkpoint = None      # path of the latest checkpoint written

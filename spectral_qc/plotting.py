@@ -85,6 +85,8 @@ def _snapshots(run, k=3):
     out = []
     for path in files:
         c = load_checkpoint(path)
+        if "rho_lm" not in c:  # a Koopman wave state: no (ϱ, P) maps
+            return []
         rho = grid.synthesis(c["rho_lm"])
         P = hm.from_components(grid.synthesis(c["p_lm"]))
         t = c["t0"] + c["iteration"] * c["dt"]
@@ -229,10 +231,11 @@ def plot_timeseries(ds, figdir):
 
     fig = _figure(figsize=(7, 5.6), layout="constrained")
     a1, a2 = fig.subplots(2, 1, sharex=True)
-    a1.plot(t, ds["min_rho"].values, color="C0", **mark)
-    a1.set_ylabel("min ϱ over the sphere  [1/sr]")
-    a2.plot(t, ds["min_eig_P"].values, color="C1", **mark)
-    a2.set_ylabel("min eigenvalue of P(n)  [1]")
+    wave = "min_rho" not in ds  # Koopman models: ρc and ρ̂q (spectral_qc.wave_diagnostics)
+    a1.plot(t, ds["rho_c_min" if wave else "min_rho"].values, color="C0", **mark)
+    a1.set_ylabel(("min ρc" if wave else "min ϱ") + " over the sphere  [1/sr]")
+    a2.plot(t, ds["min_eig_rho_q" if wave else "min_eig_P"].values, color="C1", **mark)
+    a2.set_ylabel("min eigenvalue of " + ("ρ̂q" if wave else "P(n)") + "  [1]")
     for a in (a1, a2):
         a.axhline(0.0, color="k", lw=0.8)
         a.grid(True, alpha=0.3)

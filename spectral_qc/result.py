@@ -56,6 +56,15 @@ class Result:
     def __getitem__(self, key):
         return self.diagnostics[key]
 
+    def __iter__(self):  # the variable names, as for the Dataset
+        return iter(self.diagnostics)
+
+    def __contains__(self, key):
+        return key in self.diagnostics
+
+    def __len__(self):
+        return len(self.diagnostics)
+
     def __getattr__(self, name):
         if name.startswith("__") or name == "diagnostics":
             raise AttributeError(name)

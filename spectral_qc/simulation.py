@@ -88,13 +88,18 @@ class Simulation:
         self.grid = SphereGrid(cfg.grid.lmax)
         self.model = model_class(cfg.model.kind).from_config(
             self.grid, cfg.hamiltonian_operator(), cfg.model)
-        self.integrator = make_integrator(cfg.solver.scheme, self.model,
-                                          spectral_filter=cfg.solver.spectral_filter)
         self.stop = cfg.solver.stop
-        self.state = initial_state(cfg, self.grid)
-        self.model.check_initial_state(self.state)
-        self.state = State(self.state.rho_lm, self.state.p_lm,
-                           ch.initial_log_jacobian(self.grid))  # J = 1: tracked from t0
+        if hasattr(self.model, "make_integrator"):  # a model with its own state type (Koopman)
+            self.integrator = self.model.make_integrator(
+                cfg.solver.scheme, spectral_filter=cfg.solver.spectral_filter)
+            self.state = self.model.initial_state(cfg)
+        else:
+            self.integrator = make_integrator(cfg.solver.scheme, self.model,
+                                              spectral_filter=cfg.solver.spectral_filter)
+            self.state = initial_state(cfg, self.grid)
+            self.model.check_initial_state(self.state)
+            self.state = State(self.state.rho_lm, self.state.p_lm,
+                               ch.initial_log_jacobian(self.grid))  # J = 1: tracked from t0
         self.dt = cfg.time.dt
         self.t0 = 0.0
         self.iteration = 0
@@ -156,13 +161,15 @@ class Simulation:
             new = self.integrator.step(self.state, self.dt)
         except NumericalFailure as exc:  # raised inside a stage (grid, regularizer)
             raise self._failure(type(exc), exc.quantity, exc.value, f"{exc}") from None
-        if not (np.all(np.isfinite(new.rho_lm)) and np.all(np.isfinite(new.p_lm))):
+        if not all(np.all(np.isfinite(a)) for a in vars(new).values() if a is not None):
             self.iteration += 1
             raise self._failure(NonFiniteState, "state", float("nan"),
                                 "the state became non-finite")
         self.state, self.iteration = new, self.iteration + 1
         self._check_characteristics()
-        verdict = self.tail.update(self.time, dg.state_spectral_tail(self.grid, self.state))
+        tail = (self.model.spectral_tail(self.state) if hasattr(self.model, "spectral_tail")
+                else dg.state_spectral_tail(self.grid, self.state))
+        verdict = self.tail.update(self.time, tail)
         if verdict is not None:
             raise self._failure(InstabilityDetected, "spectral_tail", verdict.tail,
                                 verdict.what)
@@ -172,7 +179,7 @@ class Simulation:
 
     def _check_characteristics(self):
         """Stop with CharacteristicsCross when min J falls below ``ch.JACOBIAN_STOP``."""
-        if self.state.q_lm is None or not self.stop.enabled:
+        if getattr(self.state, "q_lm", None) is None or not self.stop.enabled:
             return
         j, theta, phi = ch.jacobian_minimum(self.grid, self.state.q_lm)
         if j < ch.JACOBIAN_STOP:
@@ -195,10 +202,16 @@ class Simulation:
     # ------------------------------------------------------------ diagnostics
     def diagnose(self) -> dict:
         """Diagnostics of the current state (dict name → value)."""
+        if hasattr(self.model, "diagnostics"):
+            return self.model.diagnostics(self.state)
         return dg.evaluate(self.model, self.state)
 
     def record(self) -> dict:
         """Record the diagnostics of the current state and check positivity."""
+        if hasattr(self.model, "diagnostics"):  # Koopman: ρc is unsigned, monitored only
+            d = self.model.diagnostics(self.state)
+            self.records.append((self.time, d))
+            return d
         snap = dg.Snapshot(self.model, self.state)
         d = dg.evaluate(self.model, self.state, snapshot=snap)
         self.records.append((self.time, d))
@@ -216,7 +229,8 @@ class Simulation:
 
     def dataset(self):
         """The recorded diagnostics as an xarray.Dataset over ``time``."""
-        return dg.to_dataset(self.records, self.model.N, attrs=self._attrs())
+        return dg.to_dataset(self.records, self.model.N, attrs=self._attrs(),
+                             table=getattr(self.model, "diagnostic_table", None))
 
     def _attrs(self):
         c = self.config.solver
@@ -304,9 +318,7 @@ class Simulation:
             ``iteration``, ``t0``, ``dt``, ``records`` and
             the spectral-tail history of the stop criteria.
         """
-        q = self.state.q_lm
-        return {"rho_lm": self.state.rho_lm.copy(), "p_lm": self.state.p_lm.copy(),
-                "q_lm": None if q is None else q.copy(),
+        return {**{k: None if v is None else v.copy() for k, v in vars(self.state).items()},
                 "iteration": self.iteration, "t0": self.t0, "dt": self.dt,
                 "records": [(t, dict(d)) for t, d in self.records],
                 "tail_history": list(self.tail.history)}
@@ -319,9 +331,9 @@ class Simulation:
         bit, as one that never stopped. ``kw`` as for the constructor.
         """
         sim = cls(config, **kw)
-        q = checkpoint.get("q_lm")  # absent in checkpoints from before J was tracked
-        sim.state = State(np.asarray(checkpoint["rho_lm"]), np.asarray(checkpoint["p_lm"]),
-                          None if q is None else np.asarray(q))
+        # a missing q_lm (checkpoints from before J was tracked) leaves J untracked
+        sim.state = type(sim.state)(**{k: None if checkpoint.get(k) is None else
+                                       np.asarray(checkpoint[k]) for k in vars(sim.state)})
         sim.iteration = int(checkpoint["iteration"])
         sim.t0 = float(checkpoint["t0"])
         sim.dt = float(checkpoint["dt"])

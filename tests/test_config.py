@@ -482,7 +482,8 @@ def test_overridden_value_is_validated():
 def test_names_come_from_the_registries(monkeypatch):
     from spectral_qc import integrators, models
 
-    assert {"liouville", "ehrenfest", "hybrid"} <= set(models.MODELS)
+    assert set(models.MODELS) == {"liouville", "ehrenfest", "hybrid", "kvn", "kvh",
+                                  "hybrid_kvh"}  # contract §6
     assert list(models.REGULARIZATIONS)[:2] == ["none", "heat_kernel"]
     # a model registered at run time is a valid kind at once: no second list to update
     monkeypatch.setitem(models.MODELS, "ehrenfest_copy", models.MODELS["ehrenfest"])

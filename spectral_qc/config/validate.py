@@ -300,8 +300,9 @@ def _time(t: _Table) -> TimeConfig:
     return TimeConfig(t_end=t_end, dt=dt, output_every=every)
 
 
-def _solver(t: _Table) -> SolverConfig:
-    scheme = t.choice("scheme", D_SOLVER.scheme, tuple(SCHEMES))
+def _solver(t: _Table, kind: str) -> SolverConfig:
+    cls = model_class(kind)
+    scheme = t.choice("scheme", cls.default_scheme, tuple(cls.schemes or SCHEMES))
     filt = t.boolean("spectral_filter", D_SOLVER.spectral_filter)
     st = t.table("stop")
     growth = st.raw.get("growth_max", "auto")
@@ -362,7 +363,7 @@ def validate(raw) -> Config:
         raise _err("grid.lmax", lmax, f"expected an integer from {LMAX_MIN} to {LMAX_MAX}")
     return Config(grid=GridConfig(lmax=lmax), model=model, hamiltonian=ham,
                   initial=InitialConfig(classical=classical, quantum=quantum), time=time,
-                  solver=_solver(root.table("solver")),
+                  solver=_solver(root.table("solver"), model.kind),
                   output=_output(root.table("output"), time.output_every))
 
 

@@ -41,7 +41,9 @@ def model_class(name):
 from .base import Fields, Model  # noqa: E402
 from .classical import Ehrenfest, Liouville  # noqa: E402
 from .hybrid import Hybrid  # noqa: E402
+from .koopman import HybridKvH, KoopmanModel, KvH, KvN  # noqa: E402
 from .regularizations import REGULARIZATIONS, check_regularization  # noqa: E402
 
-__all__ = ["MODELS", "REGULARIZATIONS", "Ehrenfest", "Fields", "Hybrid", "Liouville", "Model",
-           "check_regularization", "make_model", "model_class", "register_model"]
+__all__ = ["MODELS", "REGULARIZATIONS", "Ehrenfest", "Fields", "Hybrid", "HybridKvH",
+           "KoopmanModel", "KvH", "KvN", "Liouville", "Model", "check_regularization",
+           "make_model", "model_class", "register_model"]

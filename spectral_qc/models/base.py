@@ -120,6 +120,9 @@ class Model:
     needs_positive_density = False
     #: Whether the model as written is ill-posed (short-wave growth, docs/stability.md).
     ill_posed = False
+    #: ``[solver] scheme`` names it accepts (None: all of integrators.SCHEMES), and its default.
+    schemes = None
+    default_scheme = "strang"
 
     @classmethod
     def from_config(cls, grid, hamiltonian, model):
