@@ -282,12 +282,12 @@ class Simulation:
         Returns
         -------
         dict
-            Copies of ``rho_lm``, ``p_lm``, ``iteration``, ``t0``, ``dt``, ``records`` and
-            the spectral-tail history of the stop criteria.
+            Copies of ``rho_lm``, ``p_lm``, ``iteration``, ``t0``, ``dt`` and the
+            spectral-tail history of the stop criteria. The recorded diagnostics are not
+            included (a fixed-size dict; the history lives in diagnostics.nc).
         """
         return {"rho_lm": self.state.rho_lm.copy(), "p_lm": self.state.p_lm.copy(),
                 "iteration": self.iteration, "t0": self.t0, "dt": self.dt,
-                "records": [(t, dict(d)) for t, d in self.records],
                 "tail_history": list(self._tail_history)}
 
     @classmethod
