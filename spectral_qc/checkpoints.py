@@ -12,9 +12,13 @@ from __future__ import annotations
 import glob
 import os
 import re
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .errors import ConfigError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "list_checkpoints", "checkpoint_iteration",
            "checkpoints_to_delete", "prune_checkpoints", "state_checkpoint",
@@ -68,20 +72,65 @@ def _format1_records(z) -> list:
             for i, t in enumerate(z["records_time"])]
 
 
+_REQUIRED = ("rho_lm", "p_lm", "iteration", "t0", "dt", "tail_history")
+
+
 def load_checkpoint(path) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint` (for Simulation.restore).
 
     Returns a dict with ``rho_lm``, ``p_lm``, ``iteration``, ``t0``, ``dt``, ``scheme``,
     ``tail_history`` (list of (time, tail)) and ``records`` (empty, except for
     checkpoints of format 1, which carried the diagnostics history).
+
+    Raises
+    ------
+    ConfigError
+        If the file is truncated, damaged or not a spectral_qc checkpoint; the message
+        names it and the fix (delete it to resume from the previous checkpoint, named,
+        or start the run again when there is none).
+    FileNotFoundError
+        If it does not exist.
     """
-    with np.load(path, allow_pickle=False) as z:
-        records = _format1_records(z) if "records_time" in z.files else []
-        return {"rho_lm": z["rho_lm"].copy(), "p_lm": z["p_lm"].copy(),
-                "iteration": int(z["iteration"]), "t0": float(z["t0"]), "dt": float(z["dt"]),
-                "scheme": str(z["scheme"]) if "scheme" in z.files else "strang",
-                "records": records,
-                "tail_history": [tuple(map(float, r)) for r in z["tail_history"]]}
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in _REQUIRED if k not in z.files]
+            if missing:
+                raise ValueError(f"no {missing[0]!r} array")
+            records = _format1_records(z) if "records_time" in z.files else []
+            ckpt = {"rho_lm": z["rho_lm"].copy(), "p_lm": z["p_lm"].copy(),
+                    "iteration": int(z["iteration"]), "t0": float(z["t0"]),
+                    "dt": float(z["dt"]),
+                    "scheme": str(z["scheme"]) if "scheme" in z.files else "strang",
+                    "records": records,
+                    "tail_history": [tuple(map(float, r)) for r in z["tail_history"]]}
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
+            zlib.error) as exc:
+        raise ConfigError(_unreadable(path, exc)) from None
+    if not (np.iscomplexobj(ckpt["rho_lm"]) and np.iscomplexobj(ckpt["p_lm"])):
+        raise ConfigError(_unreadable(path, "rho_lm / p_lm are not complex spectral "
+                                            "coefficients"))
+    return ckpt
+
+
+def _unreadable(path: Path, why) -> str:
+    """The one-line message for a checkpoint that cannot be used, with the fix."""
+    why = " ".join(str(why).split()) or type(why).__name__
+    run_dir = path.parent.parent
+    earlier = [p for p in list_checkpoints(run_dir)
+               if _CKPT_RE.search(p.name) and p.resolve() != path.resolve()
+               and (not _CKPT_RE.search(path.name)
+                    or checkpoint_iteration(p) < checkpoint_iteration(path))]
+    if earlier:
+        fix = (f"delete it to resume from the previous checkpoint "
+               f"{os.fspath(earlier[-1])!r}")
+    else:
+        fix = (f"no earlier checkpoint: start the run again (spectral-qc run "
+               f"{os.fspath(run_dir / 'config.toml')} --out {os.fspath(run_dir)})")
+    return (f"checkpoint {os.fspath(path)!r}: truncated, damaged or not a spectral_qc "
+            f"checkpoint ({why}); {fix}")
 
 
 def checkpoint_iteration(path) -> int:
