@@ -292,7 +292,7 @@ class Run:
     diagnostics : xarray.Dataset — contract §4, over ``time``
     fields : xarray.Dataset or None — fields.nc when written
     checkpoints : list of Path — oldest first
-    figures : list of Path — PNG files in figures/
+    figures : list of Path — the figures in figures/ (PNG, PDF, SVG)
     failure : Path or None — checkpoints/failure.npz, the state a failed run stopped on
     """
 
@@ -342,7 +342,9 @@ def open_run(run_dir) -> Run:
     diagnostics = xr.load_dataset(d / DIAGNOSTICS_FILE, engine="netcdf4")
     fields = (xr.load_dataset(d / FIELDS_FILE, engine="netcdf4")
               if (d / FIELDS_FILE).is_file() else None)
-    figures = sorted((d / FIGURE_DIR).glob("*.png")) if (d / FIGURE_DIR).is_dir() else []
+    figures = (sorted(p for p in (d / FIGURE_DIR).iterdir()
+                      if p.suffix in (".png", ".pdf", ".svg") and not p.name.startswith("."))
+               if (d / FIGURE_DIR).is_dir() else [])
     failure = d / CHECKPOINT_DIR / FAILURE_FILE
     return Run(path=d, config=config, diagnostics=diagnostics, fields=fields,
                checkpoints=list_checkpoints(d), figures=figures,

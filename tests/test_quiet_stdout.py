@@ -51,3 +51,19 @@ def test_run_quiet_and_plot_stdout(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.decode().splitlines()
     assert lines and all(Path(p).is_file() for p in lines), done.stdout
+
+
+def test_plot_into_head_prints_one_path_and_no_error(tmp_path):
+    """`spectral-qc plot DIR | head -1`: one path, exit 0, nothing on stderr (the closed
+    pipe is not an error)."""
+    cfg = write_config(tmp_path / "c.toml", small_config(output={"fields": False}))
+    out = tmp_path / "run"
+    cli = f"{sys.executable} -m spectral_qc.cli"
+    assert subprocess.run(f"{cli} run {cfg} --out {out} --quiet", shell=True, env=ENV,
+                          timeout=300).returncode == 0
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", f"{cli} plot {out} | head -1"],
+                          env=ENV, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) == 1 and Path(lines[0]).is_file()
