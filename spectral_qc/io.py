@@ -1,4 +1,4 @@
-"""Run outputs on disk (contract §4): config.toml, diagnostics.nc, fields.nc, checkpoints.
+"""Run outputs on disk (docs/usage.md, "Outputs"): config.toml, diagnostics.nc, fields.nc, checkpoints.
 
 Layout of an output directory ``DIR``::
 

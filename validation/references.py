@@ -13,7 +13,7 @@ be checked:
 * :func:`ehrenfest_trajectories` -- Monte-Carlo ensembles of independent Ehrenfest
   trajectories (the particle picture of the continuum Ehrenfest model).
 
-Conventions (identical to ``shared/theory/model.md`` §1--§3)
+Conventions (identical to docs/numerics.md)
 -------------------------------------------------------------
 * Classical spin: unit vector ``n`` in S² (dimensionless), spin magnitude ``S > 0``
   (units of action, like ``hbar``).
