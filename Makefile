@@ -29,5 +29,12 @@ validate-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# the notebook extra (Jupyter, nbconvert), then every notebook executed top to bottom
+# (full sizes); executed copies go to out/notebooks/, notebooks/ stays without outputs
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[notebooks]'
+	@mkdir -p out/notebooks
+	$(BIN)/jupyter nbconvert --to notebook --execute --output-dir out/notebooks notebooks/[0-9][0-9]_*.ipynb
+
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -6,7 +6,7 @@
     spectral-qc check CONFIG [--set section.key=value …]
     spectral-qc demo [--out DIR] [--quiet]
     spectral-qc resume DIR [--t-end T] [--quiet]
-    spectral-qc plot DIR
+    spectral-qc plot DIR [--format png|pdf|svg] [--dpi N]
 
 Exit codes: 0 success · 2 bad input (one line on stderr, no traceback) · 3 numerical
 failure (outputs up to the failure written; stderr names time, quantity, likely cause) ·
@@ -155,9 +155,14 @@ def cmd_resume(args) -> int:
 def cmd_plot(args) -> int:
     from .plotting import plot_run
 
-    paths = plot_run(args.dir)
-    for p in paths:
-        print(p)
+    paths = plot_run(args.dir, format=args.format, dpi=args.dpi)
+    try:
+        for p in paths:
+            print(p, flush=True)
+    except BrokenPipeError:  # `spectral-qc plot DIR | head -1`: the reader has enough
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK
 
 
@@ -201,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="(re)draw the figures of a run directory")
     pl.add_argument("dir", metavar="DIR")
+    pl.add_argument("--format", choices=("png", "pdf", "svg"), default="png",
+                    help="figure file format (default png; pdf and svg for papers)")
+    pl.add_argument("--dpi", type=float, default=110.0, metavar="N",
+                    help="resolution of raster output (default 110)")
     pl.set_defaults(func=cmd_plot)
 
     from .sweep import add_parser as add_sweep_parser  # spectral-qc sweep (Dask, optional)

@@ -1,33 +1,36 @@
-"""Run outputs on disk (contract §4): config.toml, diagnostics.nc, fields.nc, checkpoints.
+"""Run outputs on disk (docs/usage.md, "Outputs"): config.toml, diagnostics.nc, fields.nc, checkpoints.
 
 Layout of an output directory ``DIR``::
 
     DIR/config.toml          the fully resolved config (spectral_qc.config.dumps_config)
-    DIR/diagnostics.nc       every diagnostic over ``time`` (Simulation.dataset())
-    DIR/fields.nc            ϱ and P on the grid at every output (when output.fields)
-    DIR/checkpoints/step_<iteration>.npz   exact spectral state + clock + records
+    DIR/diagnostics.nc       every diagnostic over ``time``, one record appended per output
+    DIR/fields.nc            ϱ and P on the grid at every output (when output.fields), appended
+    DIR/checkpoints/step_<iteration>.npz   exact spectral state + clock (the latest k kept)
     DIR/figures/*.png        (spectral_qc.plotting)
 
-Every file is written to a temporary name in the same directory and moved into place
-with :func:`os.replace`, so a crash, a stop or Ctrl-C at any moment leaves the previous
-complete version readable. :class:`RunWriter` is the ``Simulation.run`` callback that
-keeps these files up to date while a run goes; :func:`open_run` reads them back.
+diagnostics.nc and fields.nc grow in place along their unlimited ``time`` dimension
+(:mod:`spectral_qc.ncrecords`): a run of n outputs costs O(n) time and disk, and the files
+read back complete after a crash at any moment. Checkpoints and config.toml are written to
+a temporary name and moved into place with :func:`os.replace`. :class:`RunWriter` is the
+``Simulation.run`` callback that keeps these files up to date while a run goes;
+:func:`open_run` reads them back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import glob
 import logging
 import os
-import re
 import signal
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from .checkpoints import (CHECKPOINT_DIR, CHECKPOINT_FORMAT, KEEP_CHECKPOINTS, checkpoint_iteration,
+                          checkpoints_to_delete, list_checkpoints, load_checkpoint,
+                          prune_checkpoints, save_checkpoint, state_checkpoint)
 from .config import Config, dumps_config, load_config
 from .errors import ConfigError
 
@@ -36,17 +39,15 @@ log = logging.getLogger(__name__)
 __all__ = ["Run", "RunWriter", "open_run", "write_dataset", "write_text", "save_checkpoint",
            "load_checkpoint", "list_checkpoints", "checkpoint_iteration", "fields_dataset",
            "grid_fields", "read_fields", "deferred_sigint", "with_output_dir", "with_t_end",
+           "state_checkpoint", "prune_checkpoints", "KEEP_CHECKPOINTS",
            "CONFIG_FILE", "DIAGNOSTICS_FILE", "FIELDS_FILE", "CHECKPOINT_DIR", "FIGURE_DIR",
-           "FAILURE_FILE"]
+           "FAILURE_FILE", "CHECKPOINT_FORMAT", "checkpoints_to_delete"]
 
 CONFIG_FILE = "config.toml"
 DIAGNOSTICS_FILE = "diagnostics.nc"
 FIELDS_FILE = "fields.nc"
-CHECKPOINT_DIR = "checkpoints"
 FIGURE_DIR = "figures"
 FAILURE_FILE = "failure.npz"
-CHECKPOINT_FORMAT = 1
-_CKPT_RE = re.compile(r"step_(\d+)\.npz$")
 
 
 # ----------------------------------------------------------------------------- atomic
@@ -74,79 +75,6 @@ def write_dataset(ds, path) -> None:
             tmp.unlink()
 
 
-# ------------------------------------------------------------------------ checkpoints
-#: Spectral state arrays a checkpoint may hold: (ϱ, P) models, Koopman wave models.
-STATE_KEYS = ("rho_lm", "p_lm", "q_lm", "upsilon_lm")
-
-
-def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang", name=None) -> Path:
-    """Save :meth:`Simulation.checkpoint` output as ``directory/step_<iteration>.npz``.
-
-    Stores the exact spectral state (``rho_lm``, ``p_lm``, and ``q_lm`` = ln J when
-    tracked), ``iteration``, ``t0``, ``dt``,
-    the diagnostics records (``records_time`` and one ``rec__<name>`` array per
-    diagnostic) and the spectral-tail history of the stop criteria, all as float64 /
-    complex128: loading gives back the same numbers bit for bit.
-    """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    records = ckpt["records"]
-    arrays = {"format": np.int64(CHECKPOINT_FORMAT),
-              **{k: ckpt[k] for k in STATE_KEYS if ckpt.get(k) is not None},
-              "iteration": np.int64(ckpt["iteration"]),
-              "t0": np.float64(ckpt["t0"]), "dt": np.float64(ckpt["dt"]),
-              "scheme": np.str_(scheme),
-              "records_time": np.array([t for t, _ in records], float)}
-    if records:
-        for key in records[0][1]:
-            arrays[f"rec__{key}"] = np.array([np.asarray(d[key], float) for _, d in records])
-    if ckpt.get("q_lm") is not None:  # ln J of the flow (spectral_qc.characteristics)
-        arrays["q_lm"] = ckpt["q_lm"]
-    hist = np.array(ckpt.get("tail_history", []), float).reshape(-1, 2)
-    arrays["tail_history"] = hist
-    path = directory / (name or f"step_{int(ckpt['iteration']):09d}.npz")
-    tmp = _tmp_name(path)
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    os.replace(tmp, path)
-    return path
-
-
-def load_checkpoint(path) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint` (for Simulation.restore)."""
-    with np.load(path, allow_pickle=False) as z:
-        times = z["records_time"]
-        names = [k[len("rec__"):] for k in z.files if k.startswith("rec__")]
-        cols = {n: z[f"rec__{n}"] for n in names}
-        records = []
-        for i, t in enumerate(times):
-            d = {}
-            for n in names:
-                v = cols[n][i]
-                d[n] = float(v) if np.ndim(v) == 0 else np.array(v)
-            records.append((float(t), d))
-        return {**{k: z[k].copy() for k in STATE_KEYS if k in z.files},
-                "iteration": int(z["iteration"]), "t0": float(z["t0"]), "dt": float(z["dt"]),
-                "scheme": str(z["scheme"]) if "scheme" in z.files else "strang",
-                "records": records,
-                "tail_history": [tuple(map(float, r)) for r in z["tail_history"]]}
-
-
-def checkpoint_iteration(path) -> int:
-    """The iteration of a ``step_<iteration>.npz`` checkpoint, from its name."""
-    m = _CKPT_RE.search(os.fspath(path))
-    if not m:
-        raise ValueError(f"{os.fspath(path)!r} is not named step_<iteration>.npz")
-    return int(m.group(1))
-
-
-def list_checkpoints(run_dir) -> list:
-    """Checkpoint files of a run directory, sorted by iteration (oldest first)."""
-    files = glob.glob(os.path.join(os.fspath(run_dir), CHECKPOINT_DIR, "step_*.npz"))
-    found = [(int(m.group(1)), Path(f)) for f in files if (m := _CKPT_RE.search(f))]
-    return [p for _, p in sorted(found)]
-
-
 # ----------------------------------------------------------------------------- fields
 def grid_fields(model, state):
     """(ϱ (nlat, nphi), P (N, N, nlat, nphi) complex) of a state on the model's grid."""
@@ -154,13 +82,15 @@ def grid_fields(model, state):
     return np.asarray(f.rho, float), np.asarray(f.P)
 
 
-def fields_dataset(grid, times, rhos, Ps, attrs=None):
+def fields_dataset(grid, times, rhos, Ps, attrs=None, *, N=None):
     """fields.nc content: ``rho`` (time, theta, phi), ``P_real``/``P_imag`` (time, i, j,
-    theta, phi); coordinates ``theta`` (Gauss colatitudes) and ``phi`` (2πj/nphi)."""
+    theta, phi); coordinates ``theta`` (Gauss colatitudes) and ``phi`` (2πj/nphi).
+    ``N`` (size of P) is needed only when there are no snapshots (the template)."""
     import xarray as xr
 
     rho = np.array(rhos, float).reshape((len(times),) + grid.shape)
-    N = Ps[0].shape[0] if len(Ps) else 1
+    if N is None:
+        N = Ps[0].shape[0] if len(Ps) else 1
     P = np.array(Ps, complex).reshape((len(times), N, N) + grid.shape)
     return xr.Dataset(
         {"rho": (("time", "theta", "phi"), rho,
@@ -207,10 +137,13 @@ def deferred_sigint():
 class RunWriter:
     """``Simulation.run`` callback that keeps a run directory up to date.
 
-    At every output it rewrites ``diagnostics.nc`` (and ``fields.nc`` when
-    ``config.output.fields``), writes a checkpoint every ``output.checkpoint_every`` and at
-    ``t_end``, and remembers the latest output state so that :meth:`interrupted` can
-    checkpoint it after Ctrl-C (the state mid-step is never saved).
+    At every output it appends one record to ``diagnostics.nc`` (and to ``fields.nc``
+    when ``config.output.fields``), writes a checkpoint every ``output.checkpoint_every``
+    and at ``t_end`` and keeps only the latest ``keep_checkpoints`` of them, and remembers
+    the latest output state so that :meth:`interrupted` can checkpoint it after Ctrl-C
+    (the state mid-step is never saved). Files are appended in place
+    (:class:`~spectral_qc.ncrecords.RecordFile`), so a run of ``n`` outputs writes O(n)
+    bytes in total, and every file reads back complete after a crash at any moment.
 
     Parameters
     ----------
@@ -218,21 +151,34 @@ class RunWriter:
     run_dir : path
     t_end : float
         End time of this leg (a checkpoint is always written there).
-    fields : list of (time, rho, P), optional
-        Field snapshots already on disk (resume).
+    fields : ignored
+        Kept for callers of the earlier interface: fields.nc is now continued on disk.
     fresh : bool
-        Remove checkpoints and fields.nc left by an earlier run in the same directory.
+        True: a new run (checkpoints, fields.nc and failure.npz of an earlier run in the
+        same directory are removed, diagnostics.nc is started anew). False: continue the
+        run directory from ``sim`` (resume): the records of diagnostics.nc and fields.nc
+        after the time ``sim`` restarts from are dropped, later ones are appended.
+    keep_checkpoints : int, optional
+        How many checkpoints to keep (the latest ones; default ``output.keep_checkpoints``
+        of the config when it has that key, else 2). The latest checkpoint on the output
+        grid is always kept as well, so that ``resume --t-end`` continues bit for bit.
     """
 
-    def __init__(self, sim, run_dir, *, t_end=None, fields=None, fresh=True):
+    def __init__(self, sim, run_dir, *, t_end=None, fields=None, fresh=True,
+                 keep_checkpoints=None):
         self.sim = sim
         self.dir = Path(run_dir)
         self.t_end = sim.config.time.t_end if t_end is None else float(t_end)
         self.n_end = round((self.t_end - sim.t0) / sim.dt)
         self.ckpt_steps = max(1, round(sim.config.output.checkpoint_every / sim.dt))
+        if keep_checkpoints is None:
+            keep_checkpoints = getattr(sim.config.output, "keep_checkpoints", KEEP_CHECKPOINTS)
+        if int(keep_checkpoints) < 1:
+            raise ConfigError(f"output.keep_checkpoints = {keep_checkpoints!r}: must be an "
+                              "integer ≥ 1 (the latest checkpoints kept; default 2)")
+        self.keep_checkpoints = int(keep_checkpoints)
         self.write_fields = sim.config.output.fields and hasattr(sim.model, "fields")  # not Koopman
-        self.fields = list(fields or [])
-        self.last_output = None          # sim.checkpoint() at the latest output
+        self.last_output = None          # checkpoint dict of the state at the latest output
         self.last_checkpoint = None      # path of the latest checkpoint written
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / CHECKPOINT_DIR).mkdir(exist_ok=True)
@@ -243,58 +189,95 @@ class RunWriter:
                 if stale.exists():
                     stale.unlink()
         write_text(self.dir / CONFIG_FILE, dumps_config(sim.config))
+        self._checkpoints = list_checkpoints(self.dir)  # kept in step with the directory
+        self._open_files(continuing=not fresh)
+
+    def _open_files(self, continuing):
+        """diagnostics.nc (and fields.nc): new, or continued before the restart time."""
+        from . import diagnostics as dg
+        from .ncrecords import RecordFile
+
+        sim = self.sim
+        # records at times ≥ keep_before are (re)written by this leg; a restored
+        # Simulation that still holds the record at its own time does not redo it
+        redo_now = not sim.records or sim.records[-1][0] != sim.time
+        keep_before = sim.time if redo_now else np.nextafter(sim.time, np.inf)
+        at_start = redo_now and sim.iteration == 0  # nothing before it to keep
+        kw = dict(keep_before=keep_before, keep_existing=continuing and not at_start)
+        attrs = sim._attrs()
+        try:
+            self.diagnostics_file = RecordFile(
+                self.dir / DIAGNOSTICS_FILE, dg.to_dataset([], sim.model.N, attrs=attrs), **kw)
+            self.fields_file = (RecordFile(self.dir / FIELDS_FILE,
+                                           fields_dataset(sim.grid, [], [], [], attrs=attrs,
+                                                          N=sim.model.N), **kw)
+                                if self.write_fields else None)
+        except (OSError, ValueError) as exc:
+            if not continuing:
+                raise
+            d = os.fspath(self.dir)
+            raise ConfigError(f"resume {d!r}: cannot continue its outputs from t = "
+                              f"{sim.time:.6g} ({exc}); start the run again: spectral-qc run "
+                              f"{os.path.join(d, CONFIG_FILE)} --out {d}") from None
 
     # the Simulation.run callback
     def __call__(self, sim, time, diagnostics):
         with deferred_sigint():
-            if self.write_fields:
+            self.diagnostics_file.append(time, diagnostics)
+            if self.fields_file is not None:
                 rho, P = grid_fields(sim.model, sim.state)
-                self.fields.append((sim.time, rho, P))
-            self.write_outputs()
+                self.fields_file.append(time, {"rho": rho, "P_real": P.real, "P_imag": P.imag})
+            self.last_output = state_checkpoint(sim)
             if sim.iteration % self.ckpt_steps == 0 or sim.iteration >= self.n_end:
-                self.checkpoint()
-            self.last_output = sim.checkpoint()
+                self.checkpoint(self.last_output)
+            if sim.iteration >= self.n_end:
+                self.close()
 
     def write_outputs(self):
-        """Rewrite diagnostics.nc (and fields.nc) from everything recorded so far."""
-        sim = self.sim
-        write_dataset(sim.dataset(), self.dir / DIAGNOSTICS_FILE)
-        if self.write_fields and self.fields:
-            t, rho, P = zip(*self.fields)
-            write_dataset(fields_dataset(sim.grid, t, rho, P, attrs=sim._attrs()),
-                          self.dir / FIELDS_FILE)
+        """Make sure everything appended so far is on disk (each append already syncs)."""
+        for f in (self.diagnostics_file, self.fields_file):
+            if f is not None:
+                f.close()
+
+    close = write_outputs
 
     def checkpoint(self, ckpt=None) -> Path:
-        """Write a checkpoint of the current state (or of ``ckpt``)."""
-        ckpt = self.sim.checkpoint() if ckpt is None else ckpt
+        """Write a checkpoint of the current state (or of ``ckpt``); prune old ones."""
+        ckpt = state_checkpoint(self.sim) if ckpt is None else ckpt
         self.last_checkpoint = save_checkpoint(self.dir / CHECKPOINT_DIR, ckpt,
                                                scheme=self.sim.integrator.name)
+        self._prune()
         log.debug("checkpoint %s", self.last_checkpoint)
         return self.last_checkpoint
+
+    def _prune(self):
+        """Retention without listing the directory at every checkpoint."""
+        known = self._checkpoints
+        if self.last_checkpoint not in known:
+            known.append(self.last_checkpoint)
+            known.sort(key=checkpoint_iteration)
+        for p in checkpoints_to_delete(known, self.keep_checkpoints, self.sim.steps_per_output):
+            p.unlink(missing_ok=True)
+            known.remove(p)
 
     def failed(self):
         """After a NumericalFailure: save the state it stopped on as
         ``checkpoints/failure.npz`` (for the maps and for inspection; ``resume`` ignores it)
-        and write the outputs up to the failure."""
-        save_checkpoint(self.dir / CHECKPOINT_DIR, self.sim.checkpoint(),
+        and close the outputs (they hold every output up to the failure)."""
+        save_checkpoint(self.dir / CHECKPOINT_DIR, state_checkpoint(self.sim),
                         scheme=self.sim.integrator.name, name=FAILURE_FILE)
-        self.write_outputs()
+        self.close()
 
     def interrupted(self):
-        """After Ctrl-C: checkpoint the latest output state and write the outputs so far."""
-        if self.last_output is not None:
-            done = [p for p in list_checkpoints(self.dir)
-                    if checkpoint_iteration(p) == self.last_output["iteration"]]
-            if not done:
-                self.checkpoint(self.last_output)
-        n = len(self.last_output["records"]) if self.last_output else 0
-        # outputs for the records that have a checkpoint behind them, nothing half-done
-        self.sim.records = self.sim.records[:max(n, 0)] if self.last_output else []
-        if self.write_fields:
-            self.fields = [f for f in self.fields
-                           if self.last_output and f[0] <= self.last_output["records"][-1][0]]
-        if self.sim.records:
-            self.write_outputs()
+        """After Ctrl-C: checkpoint the latest output state and close the outputs so far."""
+        last = self.last_output
+        if last is not None and not any(checkpoint_iteration(p) == last["iteration"]
+                                        for p in list_checkpoints(self.dir)):
+            self.checkpoint(last)
+        # the records that have a checkpoint behind them, nothing half-done
+        t_last = last["t0"] + last["iteration"] * last["dt"] if last is not None else -np.inf
+        self.sim.records = [r for r in self.sim.records if r[0] <= t_last]
+        self.close()
 
 
 # ----------------------------------------------------------------------------- reading
@@ -309,7 +292,7 @@ class Run:
     diagnostics : xarray.Dataset — contract §4, over ``time``
     fields : xarray.Dataset or None — fields.nc when written
     checkpoints : list of Path — oldest first
-    figures : list of Path — PNG files in figures/
+    figures : list of Path — the figures in figures/ (PNG, PDF, SVG)
     failure : Path or None — checkpoints/failure.npz, the state a failed run stopped on
     """
 
@@ -359,7 +342,9 @@ def open_run(run_dir) -> Run:
     diagnostics = xr.load_dataset(d / DIAGNOSTICS_FILE, engine="netcdf4")
     fields = (xr.load_dataset(d / FIELDS_FILE, engine="netcdf4")
               if (d / FIELDS_FILE).is_file() else None)
-    figures = sorted((d / FIGURE_DIR).glob("*.png")) if (d / FIGURE_DIR).is_dir() else []
+    figures = (sorted(p for p in (d / FIGURE_DIR).iterdir()
+                      if p.suffix in (".png", ".pdf", ".svg") and not p.name.startswith("."))
+               if (d / FIGURE_DIR).is_dir() else [])
     failure = d / CHECKPOINT_DIR / FAILURE_FILE
     return Run(path=d, config=config, diagnostics=diagnostics, fields=fields,
                checkpoints=list_checkpoints(d), figures=figures,

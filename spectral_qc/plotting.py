@@ -1,35 +1,48 @@
-"""Figures of a run directory (PNG, matplotlib's Agg canvas; no pyplot state is touched).
+"""Figures of a run directory (matplotlib's Agg canvas; no pyplot state is touched).
 
-:func:`plot_run` writes into ``DIR/figures/``:
+:func:`plot_run` writes into ``DIR/figures/`` (PNG, PDF or SVG, ``format=``):
 
-* ``maps_rho.png`` — Mollweide maps of ϱ at the initial, middle and final snapshot;
-* ``maps_bloch.png`` — the local Bloch vector of P (components b_x, b_y, b_z) at the same
-  times (qubits; for N > 2 the local purity Tr P² instead, nothing for N = 1);
-* ``drifts.png`` — relative drifts of the energy, the mass and the Casimirs (log scale);
-* ``purity.png`` — purity Tr ρ̂q² of the quantum density matrix;
-* ``positivity.png`` — min ϱ and min eig P over the sphere;
-* ``spectral_tail.png`` — the spectral-tail fraction (log scale) with the stop threshold.
+* ``maps_rho`` — ϱ at the initial, middle and final snapshot, in orthographic views
+  centred on the initial mean direction ⟨n⟩(0) (top row) and on −⟨n⟩(0) (bottom row);
+* ``maps_bloch`` — the local Bloch vector of P (b_x, b_y, b_z) at the same times, seen
+  from ⟨n⟩(0), with contours of ϱ (qubits; for N > 2 ``maps_purity_P``, the local purity
+  Tr P²; nothing for N = 1, where P ≡ 1);
+* ``drifts`` — relative drifts of the energy, the mass and the Casimirs the model has
+  (log scale; a NaN leaves a gap, the rest of the curve stays);
+* ``purity`` — purity Tr ρ̂q² of the quantum density matrix (N ≥ 2 only);
+* ``positivity`` — min ϱ, and min eig P when N ≥ 2;
+* ``spectral_tail`` — the spectral-tail fraction at its real values with the stop
+  threshold and the floor of the growth test, and the growth rate between outputs with
+  its threshold.
 
-Snapshots for the maps come from ``fields.nc`` when written, else from the checkpoints.
-:func:`plot_comparison` draws the demo's hybrid-versus-Ehrenfest figure.
+Every time series marks where the run stopped (numerical failure or interrupt), read from
+``status.json`` when the run directory has one, else from ``checkpoints/failure.npz``.
+Snapshots for the maps come from ``fields.nc`` when written, else from the initial state
+of the config and the checkpoints. :func:`plot_comparison` draws the demo's
+hybrid-versus-Ehrenfest figure.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from .errors import ConfigError
+
 log = logging.getLogger(__name__)
 
-__all__ = ["plot_run", "plot_comparison", "bloch_components", "TIME_LABEL"]
+__all__ = ["plot_run", "plot_comparison", "bloch_components", "run_stop", "RunStop",
+           "TIME_LABEL", "FORMATS"]
 
 TIME_LABEL = "time t  [ħ / energy unit of H]"
 DPI = 110
-FLOOR = 1e-17  # drifts and tails below this are drawn at this value (log scale)
-MAP_NOTE = ("{what} — Mollweide maps, longitude φ (0 at the centre, ±180° at the edges) and "
-            "latitude 90° − θ,\ngraticule every 30°, north pole (n = +z) at the top")
+FORMATS = ("png", "pdf", "svg")
+FLOOR = 1e-17  # drifts that are exactly 0 are drawn at this value (log scale)
+STATUS_FILE = "status.json"
 
 
 def _figure(**kw):
@@ -41,13 +54,21 @@ def _figure(**kw):
     return fig
 
 
-def _save(fig, path):
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=DPI)
-    tmp.replace(path)
-    log.debug("wrote %s", path)
-    return path
+@dataclasses.dataclass(frozen=True)
+class _Out:
+    """Where and how figures are saved."""
+
+    figdir: Path
+    format: str = "png"
+    dpi: float = DPI
+
+    def save(self, fig, stem):
+        path = self.figdir / f"{stem}.{self.format}"
+        tmp = path.with_name(f".{path.stem}.tmp.{self.format}")
+        fig.savefig(tmp, dpi=self.dpi, format=self.format)
+        tmp.replace(path)
+        log.debug("wrote %s", path)
+        return path
 
 
 def bloch_components(P):
@@ -56,134 +77,68 @@ def bloch_components(P):
     return np.stack([2 * P[0, 1].real, -2 * P[0, 1].imag, (P[0, 0] - P[1, 1]).real])
 
 
-# ------------------------------------------------------------------------- snapshots
-def _snapshots(run, k=3):
-    """Up to ``k`` snapshots (time, theta, phi, rho, P, at_failure) — first, middle(s),
-    last; for a run that stopped on a NumericalFailure the last one is its final state."""
-    if run.fields is not None and run.fields.sizes.get("time", 0):
-        f = run.fields
-        nt = f.sizes["time"]
-        idx = sorted(set(np.linspace(0, nt - 1, min(k, nt)).round().astype(int)))
-        out = []
-        for i in idx:
-            P = f["P_real"].values[i] + 1j * f["P_imag"].values[i]
-            out.append((float(f["time"].values[i]), f["theta"].values, f["phi"].values,
-                        f["rho"].values[i], P, False))
-        return out
-    files = list(run.checkpoints)
-    if not files:
-        return []
-    from . import hermitian as hm
-    from .io import load_checkpoint
-    from .sphere import SphereGrid
+# ------------------------------------------------------------------------------ stop
+@dataclasses.dataclass(frozen=True)
+class RunStop:
+    """How a run ended early: ``time`` (last output or failure time), ``status``
+    (``"numerical_failure"``, ``"interrupted"``, …) and a one-line ``reason``."""
 
-    grid = SphereGrid(run.config.grid.lmax)
-    idx = sorted(set(np.linspace(0, len(files) - 1, min(k, len(files))).round().astype(int)))
-    files = [files[i] for i in idx]
-    if run.failure is not None:  # show the state the run stopped on as the last snapshot
-        files = (files[:-1] if len(files) == k else files) + [run.failure]
-    out = []
-    for path in files:
-        c = load_checkpoint(path)
-        if "rho_lm" not in c:  # a Koopman wave state: no (ϱ, P) maps
-            return []
-        rho = grid.synthesis(c["rho_lm"])
-        P = hm.from_components(grid.synthesis(c["p_lm"]))
-        t = c["t0"] + c["iteration"] * c["dt"]
-        out.append((t, grid.theta, grid.phi, rho, P, path == run.failure))
-    return out
+    time: float
+    status: str
+    reason: str = ""
+
+    def label(self) -> str:
+        what = {"numerical_failure": "run stopped", "interrupted": "run interrupted"}.get(
+            self.status, f"run ended ({self.status})")
+        return f"{what} at t = {self.time:.4g}"
 
 
-def _when(t, failed):
-    return f"t = {t:.4g} (run stopped here)" if failed else f"t = {t:.4g}"
+def run_stop(run) -> RunStop | None:
+    """The early end of a run (:class:`RunStop`), or None when it ran to its end.
+
+    From ``status.json`` (keys ``status``, ``reason``, ``t_last``) when present, else
+    from the attributes ``stop_time``/``stop_status``/``stop_reason`` of diagnostics.nc,
+    else from ``checkpoints/failure.npz`` (a numerical failure).
+    """
+    path = Path(run.path) / STATUS_FILE
+    if path.is_file():
+        try:
+            st = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("%s: unreadable (%s); stop not marked", path, exc)
+            return None
+        if st.get("status", "ok") == "ok" or st.get("t_last") is None:
+            return None
+        return RunStop(float(st["t_last"]), str(st["status"]), str(st.get("reason") or ""))
+    attrs = run.diagnostics.attrs
+    if "stop_time" in attrs:
+        return RunStop(float(attrs["stop_time"]), str(attrs.get("stop_status", "stopped")),
+                       str(attrs.get("stop_reason", "")))
+    if run.failure is not None:
+        from .io import load_checkpoint
+
+        c = load_checkpoint(run.failure)
+        return RunStop(c["t0"] + c["iteration"] * c["dt"], "numerical_failure")
+    return None
 
 
-def _lonlat(theta, phi, field):
-    """Longitudes in [−π, π) and latitudes ascending, with the field reordered to match."""
-    lon = np.where(phi >= np.pi, phi - 2 * np.pi, phi)
-    order = np.argsort(lon)
-    lat = np.pi / 2 - np.asarray(theta)
-    lorder = np.argsort(lat)
-    f = field[..., lorder, :][..., order]
-    # repeat the first column at +π so the map closes at the right edge
-    return (np.append(lon[order], lon[order][0] + 2 * np.pi), lat[lorder],
-            np.concatenate([f, f[..., :1]], axis=-1))
-
-
-def _map(ax, theta, phi, field, **kw):
-    lon, lat, f = _lonlat(theta, phi, field)
-    m = ax.pcolormesh(lon, lat, f, shading="nearest", rasterized=True, **kw)
-    # graticule every 30° without tick labels (they crowd small maps and are slow to lay out)
-    ax.set_xticks(np.radians(np.arange(-150, 180, 30)))
-    ax.set_yticks(np.radians(np.arange(-60, 90, 30)))
-    ax.set_xticklabels([])
-    ax.set_yticklabels([])
-    ax.grid(True, color="0.55", lw=0.4)
-    return m
-
-
-def plot_maps(run, figdir):
-    """maps_rho.png and maps_bloch.png (or maps_purity_P.png) from fields or checkpoints."""
-    snaps = _snapshots(run)
-    if not snaps:
-        log.info("no fields.nc or checkpoints: no maps")
-        return []
-    out = []
-    nt = len(snaps)
-    vmax = max(float(s[3].max()) for s in snaps)
-    vmin = min(0.0, min(float(s[3].min()) for s in snaps))
-    fig = _figure(figsize=(4.2 * nt + 1.0, 3.0))
-    fig.subplots_adjust(left=0.01, right=0.9, bottom=0.02, top=0.82, wspace=0.04)
-    axes = [fig.add_subplot(1, nt, i + 1, projection="mollweide") for i in range(nt)]
-    for ax, (t, th, ph, rho, _, failed) in zip(axes, snaps):
-        m = _map(ax, th, ph, rho, cmap="viridis", vmin=vmin, vmax=vmax)
-        ax.set_title(_when(t, failed), fontsize=10)
-    fig.colorbar(m, cax=fig.add_axes([0.915, 0.12, 0.015, 0.62]), label="ϱ(n)  [1/sr]")
-    fig.suptitle(MAP_NOTE.format(what="Classical density ϱ(n)"), fontsize=10)
-    out.append(_save(fig, figdir / "maps_rho.png"))
-
-    N = snaps[0][4].shape[0]
-    if N == 2:
-        names = ("b_x", "b_y", "b_z")
-        fig = _figure(figsize=(13.0, 2.6 * nt + 0.7))
-        fig.subplots_adjust(left=0.01, right=0.9, bottom=0.02, top=1 - 0.6 / (2.6 * nt + 0.7),
-                            wspace=0.04, hspace=0.18)
-        axes = []
-        for r, (t, th, ph, _, P, failed) in enumerate(snaps):
-            b = bloch_components(P)
-            for c in range(3):
-                ax = fig.add_subplot(nt, 3, 3 * r + c + 1, projection="mollweide")
-                m = _map(ax, th, ph, b[c], cmap="RdBu_r", vmin=-1, vmax=1)
-                ax.set_title(f"{names[c]}(n),  {_when(t, failed)}", fontsize=10)
-                axes.append(ax)
-        fig.colorbar(m, cax=fig.add_axes([0.915, 0.2, 0.013, 0.55]),
-                     label="Bloch component of P(n)  [1]")
-        fig.suptitle(MAP_NOTE.format(what="Local Bloch vector b(n) of P(n) = (1 + b·σ)/2"),
-                     fontsize=10)
-        out.append(_save(fig, figdir / "maps_bloch.png"))
-    elif N > 2:
-        fig = _figure(figsize=(4.2 * nt + 1.0, 3.0))
-        fig.subplots_adjust(left=0.01, right=0.9, bottom=0.02, top=0.82, wspace=0.04)
-        axes = [fig.add_subplot(1, nt, i + 1, projection="mollweide") for i in range(nt)]
-        for ax, (t, th, ph, _, P, failed) in zip(axes, snaps):
-            pur = np.einsum("ij...,ji...->...", P, P).real
-            m = _map(ax, th, ph, pur, cmap="magma", vmin=1.0 / N, vmax=1.0)
-            ax.set_title(_when(t, failed), fontsize=10)
-        fig.colorbar(m, cax=fig.add_axes([0.915, 0.12, 0.015, 0.62]), label="Tr P(n)²  [1]")
-        fig.suptitle(MAP_NOTE.format(what="Local purity Tr P(n)²"), fontsize=10)
-        out.append(_save(fig, figdir / "maps_purity_P.png"))
-    return out
+def _mark_stop(ax, stop):
+    if stop is not None:
+        ax.axvline(stop.time, color="crimson", ls="-.", lw=1.2, label=stop.label())
 
 
 # ------------------------------------------------------------------------ time series
 def _drift(values):
+    """Relative drift from the first finite value (absolute when that is ≈ 0); NaN stays
+    NaN (a gap), exact zeros are drawn at FLOOR."""
     v = np.asarray(values, float)
-    if v.size == 0 or not np.isfinite(v[0]):
+    finite = np.flatnonzero(np.isfinite(v))
+    if finite.size == 0:
         return None, ""
-    ref = abs(v[0])
-    if ref < 1e-12:
-        return np.maximum(np.abs(v - v[0]), FLOOR), " (absolute)"
-    return np.maximum(np.abs(v - v[0]) / ref, FLOOR), ""
+    ref = v[finite[0]]
+    d, how = (np.abs(v - ref), " (absolute)") if abs(ref) < 1e-12 else \
+        (np.abs(v - ref) / abs(ref), "")
+    return np.where(d == 0, FLOOR, d), how
 
 
 def _title(ds):
@@ -191,87 +146,236 @@ def _title(ds):
     return f" — {model} model" if model else ""
 
 
-def plot_timeseries(ds, figdir):
-    """drifts.png, purity.png, positivity.png, spectral_tail.png from diagnostics."""
-    t = ds["time"].values
-    out = []
-    mark = dict(marker="." if t.size < 40 else None, ms=4)
+def _n_levels(ds) -> int:
+    return int(ds.sizes.get("i", 1))
 
+
+def _stop_criteria(config):
+    """The StopCriteria of a run's config (its [solver.stop] when the config has one)."""
+    from .simulation import StopCriteria
+
+    solver = getattr(config, "solver", None) if config is not None else None
+    stop = getattr(solver, "stop", None)
+    return stop if isinstance(stop, StopCriteria) else StopCriteria()
+
+
+def _drift_curves(ds):
+    """(name, label) of the conserved quantities this model has."""
+    N = _n_levels(ds)
+    curves = [("energy", "energy h"), ("mass", "mass ∫ϱ")]
+    if N >= 2:  # for N = 1, Tr P² ≡ 1 and P log P ≡ 0
+        curves += [("casimir_trP2", "∫ϱ Tr P²"), ("entropy", "entropy −∫ϱ Tr P log P"),
+                   ("berry_casimir", "Berry Casimir ∫ϱ²/Ω")]
+    else:      # Ω ≡ 1: the Berry Casimir is the Liouville Casimir ∫ϱ²
+        curves += [("berry_casimir", "Casimir ∫ϱ²")]
+    return [(n, lab) for n, lab in curves if n in ds]
+
+
+def plot_drifts(ds, out, stop=None):
+    t = ds["time"].values
+    mark = dict(marker="." if t.size < 40 else None, ms=4)
     fig = _figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    labels = {"energy": "energy h", "mass": "mass ∫ϱ", "casimir_trP2": "∫ϱ Tr P²",
-              "entropy": "entropy −∫ϱ Tr P log P", "berry_casimir": "Berry Casimir ∫ϱ²/Ω"}
-    for name, lab in labels.items():
-        if name not in ds or t.size < 2 or not np.all(np.isfinite(ds[name].values)):
-            continue
+    undefined = []
+    for name, lab in _drift_curves(ds):
         d, how = _drift(ds[name].values)
-        if d is not None:
-            ax.semilogy(t[1:], d[1:], label=lab + how, **mark)
+        if d is None or t.size < 2:
+            undefined.append(lab)
+            continue
+        gaps = int(np.sum(~np.isfinite(d[1:])))
+        extra = f", undefined at {gaps} of {t.size - 1} outputs" if gaps else ""
+        if np.any(d[1:] == FLOOR):
+            extra += f"; exact 0 drawn at {FLOOR:g}"
+        ax.semilogy(t[1:], d[1:], label=lab + how + extra, **mark)
+    _mark_stop(ax, stop)
     ax.set_xlabel(TIME_LABEL)
     ax.set_ylabel("relative drift |C(t) − C(0)| / |C(0)|  [1]")
     ax.set_title("Energy and Casimir drifts" + _title(ds))
     ax.grid(True, which="both", alpha=0.3)
+    if undefined:
+        ax.text(0.01, 0.01, "not defined in this run: " + ", ".join(undefined),
+                transform=ax.transAxes, fontsize=7, color="0.3")
     if ax.lines:
         ax.legend(fontsize=8)
-    out.append(_save(fig, figdir / "drifts.png"))
+    return out.save(fig, "drifts")
 
+
+def plot_purity(ds, out, stop=None):
+    t = ds["time"].values
+    N = _n_levels(ds)
     fig = _figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(t, ds["purity"].values, color="C0", **mark)
-    N = ds.sizes.get("i", 2)
+    ax.plot(t, ds["purity"].values, color="C0", marker="." if t.size < 40 else None, ms=4,
+            label="Tr ρ̂q²")
     ax.axhline(1.0, color="0.5", ls=":", lw=1, label="pure state (1)")
     ax.axhline(1.0 / N, color="0.5", ls="--", lw=1, label=f"maximally mixed (1/N = 1/{N})")
+    _mark_stop(ax, stop)
     ax.legend(fontsize=8, loc="center left")
     ax.set_ylim(1.0 / N - 0.03, 1.03)
     ax.set_xlabel(TIME_LABEL)
     ax.set_ylabel("purity Tr ρ̂q²  [1]")
     ax.set_title("Purity of the quantum density matrix ρ̂q = ∫ϱP dA" + _title(ds))
     ax.grid(True, alpha=0.3)
-    out.append(_save(fig, figdir / "purity.png"))
+    return out.save(fig, "purity")
 
-    fig = _figure(figsize=(7, 5.6), layout="constrained")
-    a1, a2 = fig.subplots(2, 1, sharex=True)
-    wave = "min_rho" not in ds  # Koopman models: ρc and ρ̂q (spectral_qc.wave_diagnostics)
-    a1.plot(t, ds["rho_c_min" if wave else "min_rho"].values, color="C0", **mark)
-    a1.set_ylabel(("min ρc" if wave else "min ϱ") + " over the sphere  [1/sr]")
-    a2.plot(t, ds["min_eig_rho_q" if wave else "min_eig_P"].values, color="C1", **mark)
-    a2.set_ylabel("min eigenvalue of " + ("ρ̂q" if wave else "P(n)") + "  [1]")
-    for a in (a1, a2):
-        a.axhline(0.0, color="k", lw=0.8)
-        a.grid(True, alpha=0.3)
+
+def plot_positivity(ds, out, stop=None, criteria=None):
+    t = ds["time"].values
+    mark = dict(marker="." if t.size < 40 else None, ms=4)
+    if "rho_c_min" in ds:  # Koopman models: ρc is signed, ρ̂q is the quantum state
+        panels = [("rho_c_min", "min ρc over the sphere  [1/sr]"),
+                  ("min_eig_rho_q", "min eigenvalue of ρ̂q  [1]")]
+    else:
+        panels = [("min_rho", "min ϱ over the sphere  [1/sr]")]
+    if _n_levels(ds) >= 2:
+        panels.append(("min_eig_P", "min eigenvalue of P(n)  [1]"))
+    panels = [p for p in panels if p[0] in ds]
+    fig = _figure(figsize=(7, 2.3 + 1.9 * len(panels)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(panels), 1, sharex=True))
+    for k, (ax, (name, lab)) in enumerate(zip(axes, panels)):
+        ax.plot(t, ds[name].values, color=f"C{k}", **mark)
+        ax.set_ylabel(lab)
+        ax.axhline(0.0, color="k", lw=0.8)
+        if criteria is not None and name == "min_eig_P":
+            ax.axhline(-criteria.eig_tol, color="k", ls="--", lw=0.8,
+                       label=f"stop below −{criteria.eig_tol:g}")
+        _mark_stop(ax, stop)
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    axes[-1].set_xlabel(TIME_LABEL)
+    what = "ϱ and P" if len(panels) > 1 else "ϱ"
+    axes[0].set_title(f"Positivity of {what} (negative values: positivity lost)" + _title(ds))
+    return out.save(fig, "positivity")
+
+
+def growth_rates(t, tail, floor):
+    """d ln(tail)/dt between consecutive outputs: (midpoint times, rates, tested), where
+    ``tested`` marks the pairs with both tails above ``floor`` (those the stop criterion
+    looks at); NaN where a tail is 0 or not finite."""
+    t, tail = np.asarray(t, float), np.asarray(tail, float)
+    if t.size < 2:
+        return np.empty(0), np.empty(0), np.empty(0, bool)
+    a, b = tail[:-1], tail[1:]
+    ok = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b) & (np.diff(t) > 0)
+    ratio = np.where(ok, b, 1.0) / np.where(ok, a, 1.0)
+    rate = np.where(ok, np.log(ratio) / np.where(ok, np.diff(t), 1.0), np.nan)
+    return 0.5 * (t[1:] + t[:-1]), rate, ok & (a > floor) & (b > floor)
+
+
+def plot_spectral_tail(ds, out, stop=None, criteria=None, lmax=None, final=None):
+    """spectral_tail: the tail (log) with threshold and floor, and its growth rate.
+
+    ``final``: optional (time, tail) of the state the run stopped on (failure.npz), when
+    the stop came between two outputs.
+    """
+    t = ds["time"].values
+    tail = np.asarray(ds["spectral_tail"].values, float)
+    crit = criteria if criteria is not None else _stop_criteria(None)
+    if final is not None and (t.size == 0 or final[0] > t[-1]):
+        t_all, tail_all = np.append(t, final[0]), np.append(tail, final[1])
+    else:
+        t_all, tail_all, final = t, tail, None
+    mark = dict(marker="." if t.size < 40 else None, ms=4)
+    fig = _figure(figsize=(7, 6.2), layout="constrained")
+    a1, a2 = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    shown = np.where(tail > 0, tail, np.nan)  # an exact 0 has no place on a log axis
+    zeros = int(np.sum(tail == 0))
+    a1.semilogy(t, shown, color="C3", label="tail fraction at the outputs" + (
+        f" ({zeros} exactly 0, not drawn)" if zeros else ""), **mark)
+    if final is not None:
+        a1.semilogy(final[0], final[1], "x", color="crimson", ms=8, mew=2,
+                    label=f"state the run stopped on: {final[1]:.3g}")
+    a1.axhline(crit.tail_max, color="k", ls="--", lw=1,
+               label=f"stop threshold tail_max = {crit.tail_max:g}")
+    a1.axhline(crit.tail_floor, color="0.4", ls=":", lw=1,
+               label=f"floor {crit.tail_floor:g}: growth not tested below")
+    finite = tail_all[np.isfinite(tail_all) & (tail_all > 0)]
+    lo = min(crit.tail_floor, finite.min()) if finite.size else crit.tail_floor
+    hi = max(crit.tail_max, finite.max()) if finite.size else crit.tail_max
+    a1.set_ylim(lo / 10, hi * 10)
+    a1.set_ylabel("variance fraction in top 10% of degrees  [1]")
+    a1.set_title("Spectral tail of ϱ and P (resolution)" + _title(ds))
+    tm, rate, tested = growth_rates(t_all, tail_all, crit.tail_floor)
+    a2.plot(tm, np.where(tested, np.nan, rate), color="0.6", marker=".", ms=3, lw=0.8,
+            label="d ln(tail)/dt between outputs, a tail below the floor (not tested)")
+    a2.plot(tm, np.where(tested, rate, np.nan), color="C4", marker=".", ms=4, lw=1.0,
+            label="d ln(tail)/dt between outputs, both above the floor")
+    if lmax is not None:
+        limit = crit.growth_threshold(lmax)
+        a2.axhline(limit, color="k", ls="--", lw=1, label=f"stop threshold {limit:g}")
+    a2.axhline(0.0, color="0.5", lw=0.6)
+    a2.set_ylabel("growth rate of the tail  [1 / time]")
     a2.set_xlabel(TIME_LABEL)
-    a1.set_title("Positivity of ϱ and P (negative values: positivity lost)" + _title(ds))
-    out.append(_save(fig, figdir / "positivity.png"))
-
-    fig = _figure(figsize=(7, 4.2), layout="constrained")
-    ax = fig.add_subplot()
-    tail = np.maximum(ds["spectral_tail"].values, FLOOR)
-    ax.semilogy(t, tail, color="C3", label=f"tail fraction (values < {FLOOR:g} drawn at "
-                f"{FLOOR:g})", **mark)
-    from .simulation import StopCriteria
-
-    ax.axhline(StopCriteria().tail_max, color="k", ls="--", lw=1, label="stop threshold")
-    ax.set_xlabel(TIME_LABEL)
-    ax.set_ylabel("variance fraction in top 10% of degrees  [1]")
-    ax.set_title("Spectral tail of ϱ and P (resolution)" + _title(ds))
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    out.append(_save(fig, figdir / "spectral_tail.png"))
-    return out
+    a2.text(0.01, 0.02, f"the detector fits every step over growth_window = "
+            f"{crit.growth_window:g}", transform=a2.transAxes, fontsize=7, color="0.3")
+    for ax in (a1, a2):
+        _mark_stop(ax, stop)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    return out.save(fig, "spectral_tail")
 
 
-def plot_run(run_dir):
-    """Write every figure of a run directory into ``DIR/figures``; returns their paths."""
+def plot_timeseries(ds, out, *, stop=None, criteria=None, lmax=None, final_tail=None):
+    """drifts, purity (N ≥ 2), positivity and spectral_tail from the diagnostics."""
+    paths = [plot_drifts(ds, out, stop)]
+    if _n_levels(ds) >= 2 and "purity" in ds:
+        paths.append(plot_purity(ds, out, stop))
+    paths.append(plot_positivity(ds, out, stop, criteria))
+    if "spectral_tail" in ds:
+        paths.append(plot_spectral_tail(ds, out, stop, criteria, lmax, final_tail))
+    return paths
+
+
+def _failure_tail(run):
+    """(time, spectral tail) of checkpoints/failure.npz, or None."""
+    if run.failure is None:
+        return None
+    from .diagnostics import state_spectral_tail
+    from .io import load_checkpoint
+    from .sphere import SphereGrid
+    from .states import State
+
+    c = load_checkpoint(run.failure)
+    if "rho_lm" not in c:  # a Koopman wave state
+        return None
+    grid = SphereGrid(run.config.grid.lmax)
+    return (c["t0"] + c["iteration"] * c["dt"],
+            state_spectral_tail(grid, State(c["rho_lm"], c["p_lm"])))
+
+
+def plot_run(run_dir, format="png", dpi=DPI):
+    """Write every figure of a run directory into ``DIR/figures``; returns their paths.
+
+    Parameters
+    ----------
+    run_dir : path
+    format : {"png", "pdf", "svg"}
+        File format of the figures (PDF and SVG are vector graphics; the maps inside
+        them stay raster images at ``dpi``).
+    dpi : float
+        Resolution of raster output (default 110).
+    """
     from .io import FIGURE_DIR, open_run
+    from .maps import plot_maps
 
+    fmt = str(format).lower()
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {format!r}: must be one of {', '.join(FORMATS)}")
+    if not (isinstance(dpi, (int, float)) and np.isfinite(dpi) and 10 <= dpi <= 2400):
+        raise ConfigError(f"--dpi {dpi!r}: must be a number between 10 and 2400")
     run = open_run(run_dir)
     figdir = Path(run_dir) / FIGURE_DIR
     figdir.mkdir(exist_ok=True)
-    out = []
+    out = _Out(figdir, fmt, float(dpi))
+    stop = run_stop(run)
+    paths = []
     if run.diagnostics.sizes.get("time", 0):
-        out += plot_timeseries(run.diagnostics, figdir)
-    out += plot_maps(run, figdir)
-    return out
+        paths += plot_timeseries(run.diagnostics, out, stop=stop,
+                                 criteria=_stop_criteria(run.config),
+                                 lmax=run.config.grid.lmax, final_tail=_failure_tail(run))
+    paths += plot_maps(run, out, stop)
+    return paths
 
 
 def plot_comparison(run_dirs, labels, path):
@@ -311,4 +415,5 @@ def plot_comparison(run_dirs, labels, path):
         a.set_xlabel(TIME_LABEL)
         a.grid(True, which="both", alpha=0.3)
     fig.suptitle("Qubit coupled to a classical spin: " + " vs ".join(labels), fontsize=12)
-    return _save(fig, path)
+    path = Path(path)
+    return _Out(path.parent, path.suffix.lstrip(".") or "png").save(fig, path.stem)

@@ -187,7 +187,8 @@ def run_to_directory(sim, directory, *, t_end=None, quiet=False, label=None, fie
         with _SigintIgnored():
             writer.interrupted()
             _figures(directory, sim)
-            t_saved = writer.last_output["records"][-1][0] if writer.last_output else None
+            last = writer.last_output
+            t_saved = last["t0"] + last["iteration"] * last["dt"] if last else None
             write_status(directory, "interrupted", reason=result.reason, t_last=t_saved,
                          wall_s=result.stats["wall_s"], command=command)
         return result
@@ -226,8 +227,8 @@ def resume_directory(directory, *, t_end=None, quiet=False, command=None) -> Res
     if sim is None:  # interrupted before the first checkpoint: start over
         log.info("resume %s: no checkpoint, starting from t = 0", d)
         return run_to_directory(Simulation(config), d, quiet=quiet, command=command)
-    t_last = sim.records[-1][0] if sim.records else float("-inf")
-    fields = read_fields(d, t_max=t_last) if config.output.fields else None
+    # the output at the restart time is recorded again by the resumed leg
+    fields = read_fields(d, t_max=sim.time - sim.dt / 2) if config.output.fields else None
     log.info("resume %s from t = %.6g to t = %.6g", d, sim.time, config.time.t_end)
     return run_to_directory(sim, d, quiet=quiet, fields=fields, fresh=False, command=command)
 

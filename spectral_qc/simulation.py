@@ -314,13 +314,13 @@ class Simulation:
         Returns
         -------
         dict
-            Copies of ``rho_lm``, ``p_lm``, ``q_lm`` (ln J, :mod:`.characteristics`),
-            ``iteration``, ``t0``, ``dt``, ``records`` and
-            the spectral-tail history of the stop criteria.
+            Copies of the state arrays (``rho_lm``, ``p_lm``, ``q_lm`` = ln J of
+            :mod:`.characteristics`, or ``upsilon_lm``), ``iteration``, ``t0``, ``dt`` and
+            the spectral-tail history of the stop criteria. The recorded diagnostics are not
+            included (a fixed-size dict; the history lives in diagnostics.nc).
         """
         return {**{k: None if v is None else v.copy() for k, v in vars(self.state).items()},
                 "iteration": self.iteration, "t0": self.t0, "dt": self.dt,
-                "records": [(t, dict(d)) for t, d in self.records],
                 "tail_history": list(self.tail.history)}
 
     @classmethod

@@ -47,12 +47,6 @@ def test_bad_input_exits_2_and_leaves_nothing(tmp_path, capsys, data, needle):
     assert not out.exists()
 
 
-def test_bom_is_accepted(tmp_path):
-    path = tmp_path / "c.toml"
-    path.write_bytes(b"\xef\xbb\xbf" + CONFIG.encode())
-    assert cli.main(["run", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 0
-
-
 def test_check_prints_the_summary(tmp_path, capsys):
     path = tmp_path / "c.toml"
     path.write_text(CONFIG)

@@ -46,7 +46,7 @@ def terms(kind, coupled=True):
 
 def config(kind, lmax, dt, *, t_end=1.0, hbar=1.0, spin=1.0, hamiltonian=None, bloch=(1.0, 0, 0),
            regularization=None, center=CENTER, kappa=KAPPA):
-    """A config dict (contract §2) for one validation run.
+    """A config dict (docs/usage.md, Config file) for one validation run.
 
     ``kind`` is ``"liouville"``, ``"ehrenfest"``, ``"hybrid"`` (regularized with
     :data:`HYBRID_REG` unless ``regularization`` is given) or ``"hybrid_raw"`` (the model

@@ -16,7 +16,7 @@ be checked:
   the characteristics of a field model, from trajectories started at neighbouring points
   (Ehrenfest: its trajectory equations; any model: particle tracking in a given velocity).
 
-Conventions (identical to ``shared/theory/model.md`` §1--§3)
+Conventions (identical to docs/numerics.md)
 -------------------------------------------------------------
 * Classical spin: unit vector ``n`` in S² (dimensionless), spin magnitude ``S > 0``
   (units of action, like ``hbar``).

@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "stability.json"
 FIGURES = HERE / "figures"
 
-#: The note's case (model.md §5): H = ½nz² + 0.3nx + ½ n·σ + 0.35σz, vMF κ = 2 at the pole.
+#: The case of docs/stability.md: H = ½nz² + 0.3nx + ½ n·σ + 0.35σz, vMF κ = 2 at the pole.
 NOTE_TERMS = [
     {"op": "I", "coef": "0.5*nz**2 + 0.3*nx"},
     {"op": "X", "coef": "0.5*nx"}, {"op": "Y", "coef": "0.5*ny"},

@@ -20,30 +20,29 @@ from .schema import Config
 from .validate import _plain, validate
 
 
-def _decode(data: bytes, where: str) -> str:
-    """UTF-8 text of a TOML file; a leading byte-order mark is dropped."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start}); save it as UTF-8 "
-                          "TOML") from None
-
-
 def read_toml(path, what="config file") -> dict:
-    """Read a TOML file; a missing/unreadable file, text that is not UTF-8 (a leading BOM is
-    accepted) or invalid TOML is a ConfigError naming it."""
-    where = f"{what} {os.fspath(path)!r}"
+    """Read a TOML file; a missing/unreadable file, a byte-order mark, text that is not
+    UTF-8 or invalid TOML is a ConfigError naming the file and the fix (one line)."""
+    name = os.fspath(path)
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        raise ConfigError(f"{where}: cannot be read ({exc.strerror or exc})") from None
+        raise ConfigError(f"{what} {name!r}: cannot be read ({exc.strerror or exc})") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(f"{what} {name!r}: starts with a UTF-8 byte-order mark (BOM), "
+                          "which TOML does not allow; save it as UTF-8 without BOM")
     try:
-        return tomllib.loads(_decode(data, where))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {name!r}: not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                          f"at offset {exc.start}); TOML files must be UTF-8 — is it a "
+                          "binary file, or saved in another encoding?") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: invalid TOML ({exc})") from None
+        raise ConfigError(f"{what} {name!r}: invalid TOML ({' '.join(str(exc).split())})"
+                          ) from None
 
 
 def load_config(source) -> Config:
