@@ -24,7 +24,7 @@ import time
 import traceback
 from pathlib import Path
 
-import numpy as np
+from .report import jsonable, row  # noqa: F401  (row: the studies' helper)
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,35 +39,6 @@ STUDIES = {
 }
 #: Modules of other authors called through their ``run(fast)`` entry point, if present.
 EXTERNAL = ("stability", "exact_comparison")
-
-
-def row(claim, measured, tolerance, passed, *, value=None, limit=None):
-    """One report row: claim | measured | tolerance | pass."""
-    return {"claim": claim, "measured": measured, "tolerance": tolerance,
-            "passed": None if passed is None else bool(passed),
-            "value": None if value is None else float(value),
-            "limit": None if limit is None else float(limit)}
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if np.isfinite(x) else str(x)
-    if isinstance(x, (complex, np.complexfloating)):
-        return [float(x.real), float(x.imag)]
-    if isinstance(x, Path):
-        return x.as_posix()
-    return x
 
 
 def _load(spec):
@@ -177,7 +148,7 @@ def run_all(profile_name="full", *, out=None, only=None, external=EXTERNAL, log=
         res.setdefault("figures", [])
         sections[name] = res
         if name in STUDIES:  # external modules write their own JSON
-            (resdir / f"{name}.json").write_text(json.dumps(_jsonable(res), indent=1,
+            (resdir / f"{name}.json").write_text(json.dumps(jsonable(res), indent=1,
                                                             default=str))
         bad = [r["claim"] for r in res["rows"] if r["passed"] is False]
         log(f"[validation] {name}: {len(res['rows']) - len(bad)}/{len(res['rows'])} rows pass "
@@ -188,7 +159,7 @@ def run_all(profile_name="full", *, out=None, only=None, external=EXTERNAL, log=
                "studies": {k: {"wall_s": v["wall_s"],
                                "passed": all(r["passed"] is not False for r in v["rows"])}
                            for k, v in sections.items()}}
-    (resdir / "summary.json").write_text(json.dumps(_jsonable(summary), indent=1))
+    (resdir / "summary.json").write_text(json.dumps(jsonable(summary), indent=1))
     (out / "REPORT.md").write_text(report(sections, summary, out))
     log(f"[validation] {'PASSED' if passed else 'FAILED'} in {total:.0f} s; report: "
         f"{out / 'REPORT.md'}")
