@@ -14,7 +14,7 @@ import numpy as np
 
 from . import hermitian as hm
 from .errors import ConfigError
-from .hamiltonians import PAULI
+from .matrices import PAULI
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Gathering a sweep: the case directories → one ``sweep.nc`` (:func:`gather`, :func:`open_sweep`).
+"""Gathering a sweep: the case directories → one ``sweep.nc`` (gather, open_sweep).
 
 The dimensions are the sweep's (``case`` for explicit cases, one per product key); the
 variables every diagnostic at ``t_end``, optional time series, and the outcome of each
