@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 from spectral_qc import SphereGrid  # noqa: E402
 from spectral_qc import diagnostics as dg  # noqa: E402
+from spectral_qc import exponential as ex  # noqa: E402
 from spectral_qc import hermitian as hm  # noqa: E402
 from spectral_qc.hamiltonians import Hamiltonian  # noqa: E402
 from spectral_qc.integrators import make_integrator  # noqa: E402
@@ -108,7 +109,7 @@ def conjugation_errors(lmax=31, N=4, tau=0.05):
     Returns (max ‖U†U − 1‖ over the grid, max |eig(UPU†) − eig(P)| over the grid) for the
     mixed two-qubit state: U from ``spectral_qc.exponential.unitary_taylor`` (or
     :func:`spectral_qc.hermitian.unitary_field` in older versions), the
-    conjugated P from :func:`~spectral_qc.hermitian.unitary_conjugate_components`.
+    conjugated P from :func:`~spectral_qc.exponential.unitary_conjugate_components`.
     """
     grid = SphereGrid(lmax)
     model = make_model("hybrid", grid, Hamiltonian(HAMILTONIANS[N]))
@@ -122,7 +123,7 @@ def conjugation_errors(lmax=31, N=4, tau=0.05):
     u = unitary(k, tau)
     eye = np.eye(N)
     unit = np.abs(np.conj(np.swapaxes(u, -1, -2)) @ u - eye).max()
-    p1 = hm.unitary_conjugate_components(f.p, k, tau)
+    p1 = ex.unitary_conjugate_components(f.p, k, tau)
     eig = np.abs(hm.eigvalsh(hm.from_components(p1)) - hm.eigvalsh(hm.from_components(f.p)))
     return float(unit), float(eig.max())
 

@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from .hermitian import _qubit_rotate, commutator_components, from_components, to_components
+
 #: Relative size of the first omitted series term (unit round-off).
 SERIES_TOL = 2.0 ** -53
 #: Largest norm bound of one series sub-step (beyond it: sub-steps or squaring).
@@ -62,8 +64,6 @@ def conjugate_series(p, k, tau):
     -------
     (N², ...) real. p_0 (the trace) is carried over unchanged.
     """
-    from .hermitian import commutator_components
-
     x = 2.0 * abs(tau) * traceless_norm_max(k)
     n_sub = max(1, math.ceil(x / SERIES_NORM_MAX))
     h = tau / n_sub
@@ -82,15 +82,11 @@ def conjugate_series(p, k, tau):
 
 def _matrices_last(c):
     """Hermitian matrices ``(..., N, N)`` complex from components ``(N², ...)``."""
-    from .hermitian import from_components
-
     m = from_components(c)
     return np.ascontiguousarray(np.moveaxis(np.moveaxis(m, 0, -1), 0, -1))
 
 
 def _components_from_last(m):
-    from .hermitian import to_components
-
     return to_components(np.ascontiguousarray(np.moveaxis(np.moveaxis(m, -1, 0), -1, 0)))
 
 
@@ -129,6 +125,22 @@ def conjugate_taylor(p, k, tau):
     out = _components_from_last(u @ _matrices_last(p) @ np.conj(np.swapaxes(u, -1, -2)))
     out[0] = p[0]  # the trace is conserved exactly
     return out
+
+
+def unitary_conjugate_components(p, k, tau):
+    """Components of U P U†, U = exp(−i K τ), from the components p, k ``(N², ...)``.
+
+    The rotation sub-step of every integrator. Closed form (Rodrigues rotation of the Bloch
+    vector, :func:`spectral_qc.hermitian._qubit_rotate`) for N = 2; for N > 2 a truncated
+    exponential series to round-off, for all grid points at once
+    (:func:`conjugate_components`; no eigendecomposition).
+    """
+    p, k = np.asarray(p), np.asarray(k)
+    if p.shape[0] == 1:
+        return p.copy()
+    if p.shape[0] == 4:
+        return _qubit_rotate(p, k, tau)
+    return conjugate_components(p, k, tau)
 
 
 def conjugate_components(p, k, tau):

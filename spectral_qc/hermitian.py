@@ -332,23 +332,6 @@ def _qubit_rotate(p, k, tau):
     return out
 
 
-def unitary_conjugate_components(p, k, tau):
-    """Components of U P U†, U = exp(−i K τ), from the components p, k ``(N², ...)``.
-
-    Closed form (Rodrigues rotation of the Bloch vector) for N = 2; for N > 2 a truncated
-    exponential series to round-off, for all grid points at once
-    (:func:`spectral_qc.exponential.conjugate_components`; no eigendecomposition).
-    """
-    p, k = np.asarray(p), np.asarray(k)
-    if p.shape[0] == 1:
-        return p.copy()
-    if p.shape[0] == 4:
-        return _qubit_rotate(p, k, tau)
-    from .exponential import conjugate_components
-
-    return conjugate_components(p, k, tau)
-
-
 def unitary_field(k, tau):
     """U = exp(−iKτ) per point from the components k ``(N², ...)``: ``(..., N, N)``."""
     w, v = np.linalg.eigh(to_matrices_last(from_components(k)))
@@ -386,7 +369,7 @@ def unitary_conjugate(p, k, tau):
     Returns
     -------
     ndarray (N, N, ...): U P U†; its pointwise eigenvalues equal P's to round-off.
-    For N = 2 a closed form (:func:`unitary_conjugate_components`) is used.
+    For N = 2 the closed form of :func:`_qubit_rotate` is used.
     """
     p, k = np.asarray(p), np.asarray(k)
     if p.shape[0] == 2 and is_hermitian(k, 0.0):

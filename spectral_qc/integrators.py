@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import exponential as ex
 from . import hermitian as hm
 from .characteristics import log_jacobian_tendency
 from .errors import ConfigError
@@ -125,7 +126,7 @@ class SplitStep:
             return state
         g = m.grid
         tau = dt / m.hbar
-        conj = hm.unitary_conjugate_components
+        conj = ex.unitary_conjugate_components
 
         def with_p(p):
             p_lm = np.empty_like(state.p_lm)

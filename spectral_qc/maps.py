@@ -22,6 +22,21 @@ ORTHO_PIXELS = 241
 GRATICULE_DEG = 30
 
 
+
+def _figure(**kw):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**kw)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def bloch_components(P):
+    """Bloch vector (b_x, b_y, b_z) of qubit density matrices P (2, 2, ...): P = (1 + b·σ)/2."""
+    P = np.asarray(P)
+    return np.stack([2 * P[0, 1].real, -2 * P[0, 1].imag, (P[0, 0] - P[1, 1]).real])
+
 def view_basis(centre):
     """Screen axes of the view from outside along ``centre``: (right, up, out), each (3,).
 
@@ -194,7 +209,6 @@ def _centre(run, snaps):
 
 def plot_maps(run, out, stop=None):
     """maps_rho (two orthographic views per snapshot) and maps_bloch / maps_purity_P."""
-    from .plotting import _figure, bloch_components
 
     snaps = snapshots(run)
     if not snaps:

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .maps import _figure, bloch_components  # noqa: F401 (bloch_components: public here too)
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,6 @@ DPI = 110
 FORMATS = ("png", "pdf", "svg")
 FLOOR = 1e-17  # drifts that are exactly 0 are drawn at this value (log scale)
 STATUS_FILE = "status.json"
-
-
-def _figure(**kw):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(**kw)
-    FigureCanvasAgg(fig)
-    return fig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,12 +61,6 @@ class _Out:
         tmp.replace(path)
         log.debug("wrote %s", path)
         return path
-
-
-def bloch_components(P):
-    """Bloch vector (b_x, b_y, b_z) of qubit density matrices P (2, 2, ...): P = (1 + b·σ)/2."""
-    P = np.asarray(P)
-    return np.stack([2 * P[0, 1].real, -2 * P[0, 1].imag, (P[0, 0] - P[1, 1]).real])
 
 
 # ------------------------------------------------------------------------------ stop

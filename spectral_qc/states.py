@@ -14,6 +14,7 @@ import numpy as np
 
 from . import hermitian as hm
 from .errors import ConfigError
+from .matrices import PAULI
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,17 @@ def bloch_density(bloch) -> np.ndarray:
     b = np.asarray(bloch, float)
     sig = hm.basis(2)[1:] * np.sqrt(2)
     return 0.5 * (np.eye(2) + np.einsum("a,aij->ij", b, sig))
+
+
+def bloch_field(b) -> np.ndarray:
+    """Qubit density matrices (1 + b·σ)/2 of a Bloch-vector field ``b`` ``(3, ...)``.
+
+    Returns ``(2, 2, ...)`` complex (exact Pauli matrices; |b| ≤ 1 for a density matrix).
+    """
+    b = np.asarray(b)
+    sigma = np.stack([PAULI["X"], PAULI["Y"], PAULI["Z"]])
+    one = PAULI["I"].reshape(2, 2, *([1] * (b.ndim - 1)))
+    return 0.5 * (one + np.einsum("a...,aij->ij...", b, sigma))
 
 
 def spin_coherent_field(grid, axis_tilt=1.0) -> np.ndarray:

@@ -48,7 +48,8 @@ def test_notebook_executes_in_fast_mode(path, monkeypatch, tmp_path):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("SPECTRAL_QC_FIGDIR", raising=False)
     monkeypatch.delenv("SPECTRAL_QC_RECOMPUTE", raising=False)
-    # the kernel must import this checkout's spectral_qc and validation packages
+    # the kernel imports this checkout's spectral_qc (notebooks use its public API only;
+    # 02 runs the validation study as `python -m validation` from the repository)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     nb = nbformat.read(path, as_version=4)

@@ -9,8 +9,8 @@ where a row is ``{"claim", "measured", "tolerance", "passed", "value", "limit"}`
 (strings for the report, numbers for the JSON). The runner times each study, writes
 ``results/<study>.json``, assembles ``REPORT.md`` and exits non-zero when any row fails.
 
-Studies owned by other modules (``validation.stability``) are called through
-:func:`run_external` when the module exposes ``run(fast)`` (or ``compute(fast)``).
+Every study follows this protocol, its sizes in :mod:`validation.profiles` (the section of
+the profile named like the study); :data:`EXTERNAL` names the long ones.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import time
 import traceback
 from pathlib import Path
 
-import numpy as np
+from .report import jsonable, row  # noqa: F401  (row: the studies' helper)
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,100 +36,16 @@ STUDIES = {
     "positivity": "validation.studies.invariants:positivity_study",
     "structure": "validation.studies.structure:structure_study",
     "decoherence": "validation.studies.decoherence:decoherence_study",
+    "stability": "validation.stability:study",
+    "exact_comparison": "validation.exact_comparison:study",
 }
-#: Modules of other authors called through their ``run(fast)`` entry point, if present.
+#: The long studies: ``--fast`` leaves them out unless asked (``--external``, ``--only``).
 EXTERNAL = ("stability", "exact_comparison")
-
-
-def row(claim, measured, tolerance, passed, *, value=None, limit=None):
-    """One report row: claim | measured | tolerance | pass."""
-    return {"claim": claim, "measured": measured, "tolerance": tolerance,
-            "passed": None if passed is None else bool(passed),
-            "value": None if value is None else float(value),
-            "limit": None if limit is None else float(limit)}
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if np.isfinite(x) else str(x)
-    if isinstance(x, (complex, np.complexfloating)):
-        return [float(x.real), float(x.imag)]
-    if isinstance(x, Path):
-        return x.as_posix()
-    return x
 
 
 def _load(spec):
     mod, fn = spec.split(":")
     return getattr(importlib.import_module(mod), fn)
-
-
-def run_external(name, fast, resdir, figdir):
-    """Call ``validation.<name>``'s entry point; a report section either way.
-
-    ``run(fast=..., path=...)`` is called with ``path`` inside this run's results folder
-    when the entry point accepts it (so ``--out`` is honoured), then ``figures(data,
-    outdir)`` when the module has it. Rows (``{"claim", "measured", "tolerance",
-    "passed"}``) or a ``"passed"`` flag in the returned dict feed the verdict; otherwise
-    the section is informative.
-    """
-    import inspect
-
-    try:
-        mod = importlib.import_module(f"validation.{name}")
-    except ImportError as exc:
-        return {"title": f"{name} (external)", "about": f"`validation.{name}` is not "
-                f"importable ({exc}); hook left in runner.EXTERNAL.", "rows": [], "data": {}}
-    fn = getattr(mod, "run", None)
-    if fn is None:
-        return {"title": f"{name} (external)", "rows": [], "data": {},
-                "about": f"`validation.{name}` has no `run(fast)` entry point yet; the runner "
-                         "will call it once it does."}
-    params = inspect.signature(fn).parameters
-    kw = {"fast": fast} if "fast" in params else {}
-    if "path" in params:
-        kw["path"] = Path(resdir) / f"{name}.json"
-    res = fn(**kw)
-    res = res if isinstance(res, dict) else {"result": res}
-    figs = []
-    if hasattr(mod, "figures"):
-        try:
-            before = set(Path(figdir).glob("*.png"))
-            mod.figures(res, outdir=figdir)
-            figs = sorted(set(Path(figdir).glob("*.png")) - before)
-        except Exception as exc:  # figures of another module must not fail the suite
-            figs = []
-            res = {**res, "figures_error": str(exc)}
-    rows = [r for r in res.get("rows", []) if isinstance(r, dict)]
-    for key in ("passed", "pass", "ok"):
-        if key in res and not rows:
-            rows = [row(f"{name}: the module's own verdict", str(res[key]), "True",
-                        bool(res[key]))]
-    about = f"Entry point `validation.{name}.run` (another author's study; see its docs)."
-    md = getattr(mod, "markdown", None)
-    if md is not None:
-        try:
-            about += "\n\n" + md(res)
-        except Exception as exc:
-            about += f"\n\n(markdown fragment failed: {exc})"
-    else:
-        walls = {k: v.get("wall_s") for k, v in res.items() if isinstance(v, dict)}
-        if walls:
-            about += "\n\nSections computed (wall s): " + ", ".join(
-                f"{k} ({v})" for k, v in walls.items()) + f". Numbers: `results/{name}.json`."
-    return {"title": f"{name} (external)", "about": about, "rows": rows, "data": {},
-            "figures": figs}
 
 
 def git_revision():
@@ -155,18 +71,15 @@ def run_all(profile_name="full", *, out=None, only=None, external=EXTERNAL, log=
     resdir, figdir = out / "results", out / "figures"
     resdir.mkdir(parents=True, exist_ok=True)
     figdir.mkdir(parents=True, exist_ok=True)
-    names = [n for n in STUDIES if only is None or n in only]
-    ext = [n for n in external if only is None or n in only]
+    names = [n for n in STUDIES if (only is None or n in only)
+             and (n not in EXTERNAL or n in external)]
     sections = {}
     t_start = time.perf_counter()
-    for name in names + ext:
+    for name in names:
         log(f"[validation] {name} …")
         t0 = time.perf_counter()
         try:
-            if name in STUDIES:
-                res = _load(STUDIES[name])(profile[name], figdir)
-            else:
-                res = run_external(name, profile_name == "fast", resdir, figdir)
+            res = _load(STUDIES[name])(profile[name], figdir)
         except Exception as exc:
             res = {"title": name, "about": "The study raised an exception:\n\n```\n"
                    + traceback.format_exc() + "```", "data": {},
@@ -176,9 +89,7 @@ def run_all(profile_name="full", *, out=None, only=None, external=EXTERNAL, log=
         res["profile"] = profile_name
         res.setdefault("figures", [])
         sections[name] = res
-        if name in STUDIES:  # external modules write their own JSON
-            (resdir / f"{name}.json").write_text(json.dumps(_jsonable(res), indent=1,
-                                                            default=str))
+        (resdir / f"{name}.json").write_text(json.dumps(jsonable(res), indent=1, default=str))
         bad = [r["claim"] for r in res["rows"] if r["passed"] is False]
         log(f"[validation] {name}: {len(res['rows']) - len(bad)}/{len(res['rows'])} rows pass "
             f"({res['wall_s']:.0f} s)" + (f"; FAILED: {bad}" if bad else ""))
@@ -188,7 +99,7 @@ def run_all(profile_name="full", *, out=None, only=None, external=EXTERNAL, log=
                "studies": {k: {"wall_s": v["wall_s"],
                                "passed": all(r["passed"] is not False for r in v["rows"])}
                            for k, v in sections.items()}}
-    (resdir / "summary.json").write_text(json.dumps(_jsonable(summary), indent=1))
+    (resdir / "summary.json").write_text(json.dumps(jsonable(summary), indent=1))
     (out / "REPORT.md").write_text(report(sections, summary, out))
     log(f"[validation] {'PASSED' if passed else 'FAILED'} in {total:.0f} s; report: "
         f"{out / 'REPORT.md'}")

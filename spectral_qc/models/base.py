@@ -281,6 +281,32 @@ class Model:
         dp_lm[1:] = -g.analysis(adv)  # the identity component is constant (Tr P = 1)
         return drho_lm, dp_lm
 
+    def spectral_tendency(self, state: State):
+        """Full tendency in spectral space (the coefficients of :meth:`tendency`).
+
+        ∂ϱ/∂t = −div(ϱX) and ∂P/∂t = −X·∇P − (i/ħ)[𝒦, P] (paper eqs. 43–44, the velocity of eq. 48), each
+        projected on the spherical harmonics of the grid (one analysis for all of P).
+
+        Returns
+        -------
+        drho_lm : (nlm,) complex — coefficients of −div(ϱX)
+        dp_lm : (N², nlm) complex — coefficients of the Hermitian-basis components of
+            ∂P/∂t (component 0, the trace, is zero: Tr P = 1 stays constant)
+        """
+        g = self.grid
+        f = self.fields(state)
+        x = self.velocity_from_fields(f)
+        s_lm, _ = g.vector_analysis(f.rho * x[0], f.rho * x[1])
+        drho_lm = g.l * (g.l + 1) * s_lm  # −div = +l(l+1) S_lm
+        dp_lm = np.zeros_like(state.p_lm)
+        if self.N > 1:
+            k = self.generator_components(f)
+            dp = hm.commutator_components(k, f.p)[1:] / self.hbar
+            dp -= x[0] * f.grad_p[0, 1:]
+            dp -= x[1] * f.grad_p[1, 1:]
+            dp_lm[1:] = g.analysis(dp)
+        return drho_lm, dp_lm
+
     def tendency(self, state: State):
         """Full tendency on the grid (contract §5).
 

@@ -13,10 +13,11 @@ from .operators import (
     inverse_laplacian,
     laplacian,
     power_spectrum,
+    resample,
 )
 
 __all__ = [
     "SphereGrid", "default_nlat", "bracket", "bracket_from_gradients", "divergence",
     "exponential_filter", "gradient", "hamiltonian_vector_field", "heat_kernel", "integrate",
-    "inverse_laplacian", "laplacian", "power_spectrum",
+    "inverse_laplacian", "laplacian", "power_spectrum", "resample",
 ]

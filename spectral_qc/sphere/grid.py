@@ -127,6 +127,10 @@ class SphereGrid:
         Longitudes φ_j = 2πj/nphi, radians.
     n : ndarray (3, nlat, nphi)
         Unit vectors (nx, ny, nz) at the grid points.
+    e_theta, e_phi : ndarray (3, nlat, nphi)
+        The orthonormal tangent vectors ∂n/∂θ and (∂n/∂φ)/sin θ in Cartesian components:
+        a tangent field with orthonormal components (v_θ, v_φ) is
+        ``v_θ·e_theta + v_φ·e_phi``.
     weights : ndarray (nlat, nphi)
         Quadrature weights (area elements): ``Σ weights · f = ∫ f dA``; they sum to 4π.
     l, m : ndarray (nlm,)
@@ -172,6 +176,12 @@ class SphereGrid:
         sin_t = np.sin(self.theta)[:, None]
         self.n = np.stack([sin_t * np.cos(self.phi), sin_t * np.sin(self.phi),
                            np.broadcast_to(np.cos(self.theta)[:, None], self.shape)])
+        cos_t = np.cos(self.theta)[:, None]
+        self.e_theta = np.stack([cos_t * np.cos(self.phi), cos_t * np.sin(self.phi),
+                                 np.broadcast_to(-sin_t, self.shape)])
+        self.e_phi = np.stack([np.broadcast_to(-np.sin(self.phi), self.shape),
+                               np.broadcast_to(np.cos(self.phi), self.shape),
+                               np.zeros(self.shape)])
         self.l = np.asarray(self._sht.l, dtype=np.int64)
         self.m = np.asarray(self._sht.m, dtype=np.int64)
         self.counts = collections.Counter()

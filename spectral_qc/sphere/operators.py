@@ -118,3 +118,31 @@ def power_spectrum(grid, f_lm):
     w = (np.where(grid.m == 0, 1.0, 2.0) * np.abs(f_lm) ** 2).reshape(-1, grid.nlm)
     out = np.stack([np.bincount(grid.l, weights=row, minlength=grid.lmax + 1) for row in w])
     return out.reshape(f_lm.shape[:-1] + (grid.lmax + 1,))
+
+
+def resample(grid_from, f_lm, grid_to):
+    """Coefficients of ``grid_from`` on ``grid_to``: zero-padded or truncated in (l, m).
+
+    Parameters
+    ----------
+    grid_from, grid_to : SphereGrid
+    f_lm : array_like (..., grid_from.nlm)
+        Spectral coefficients (any leading dimensions: matrix components, …).
+
+    Returns
+    -------
+    ndarray (..., grid_to.nlm) complex
+        The same (l, m) coefficients; those with l > grid_from.lmax are zero, those with
+        l > grid_to.lmax are dropped. The field is unchanged when grid_to.lmax ≥
+        grid_from.lmax (band-limited interpolation to the finer grid).
+    """
+    f_lm = np.asarray(f_lm)
+    if f_lm.shape[-1:] != (grid_from.nlm,):
+        raise ConfigError(f"resample: coefficients of shape {f_lm.shape}; expected "
+                          f"(..., {grid_from.nlm}) for lmax {grid_from.lmax}")
+    index = {(int(l), int(m)): i for i, (l, m) in enumerate(zip(grid_from.l, grid_from.m))}
+    take = np.array([index.get((int(l), int(m)), -1) for l, m in zip(grid_to.l, grid_to.m)])
+    ok = take >= 0
+    out = np.zeros(f_lm.shape[:-1] + (grid_to.nlm,), complex)
+    out[..., ok] = f_lm[..., take[ok]]
+    return out

@@ -22,7 +22,8 @@ import numpy as np
 from .. import cases as C
 from ..references import (ehrenfest_trajectories, liouville_characteristics,
                           sample_von_mises_fisher)
-from ..runner import row
+from ..protocol import cached, evolve
+from ..report import row
 from .plotting import plt, save
 
 # ------------------------------------------------------------------------ lmax
@@ -38,7 +39,7 @@ def liouville_lmax(p):
     for L in p["lmaxes"]:
         sim = C.make_sim("liouville", L, p["dt"], scheme=p["scheme"], t_end=p["t_end"])
         e0 = float(np.max(np.abs(sim.grid.evaluate(sim.state.rho_lm, theta, phi) - C.rho0(pts))))
-        run = C.evolve(sim, p["t_end"], names=[])
+        run = evolve(sim, p["t_end"], names=[])
         val = sim.grid.evaluate(sim.state.rho_lm, theta, phi)
         errors.append({"lmax": L, "max_error": float(np.max(np.abs(val - ref))),
                        "initial_projection_error": e0, "wall_s": run.wall})
@@ -57,7 +58,7 @@ def ehrenfest_lmax(p):
     runs = {}
     for L in p["lmaxes"]:
         sim = C.make_sim("ehrenfest", L, p["dt"], scheme=p["scheme"], t_end=p["t_end"])
-        r = C.evolve(sim, p["t_end"], every=every,
+        r = evolve(sim, p["t_end"], every=every,
                      names=["rho_q_real", "rho_q_imag", "purity"])
         runs[L] = {"rho_q": r.series("rho_q_real") + 1j * r.series("rho_q_imag"),
                    "purity": r.series("purity"), "times": np.array(r.times), "wall_s": r.wall}
@@ -82,7 +83,7 @@ def ehrenfest_lmax(p):
                mc.rho_q_stderr[k, 0, 1].imag]
         z_t.append(max(abs(f(rc[k]) - f(mc.rho_q[k])) / s for (_, f), s in zip(entries, s_k)))
     mc_purity = np.real(np.einsum("tij,tji->t", mc.rho_q, mc.rho_q))
-    C.cached("mc_purity", lambda: {"times": times, "purity": mc_purity, "n": mc.n_trajectories})
+    cached("mc_purity", lambda: {"times": times, "purity": mc_purity, "n": mc.n_trajectories})
     return {"params": p, "entries": [e for e, _ in entries], "stderr_t_end": se, "table": table,
             "z_max_over_times_check_lmax": z_t, "times": times,
             "mc": {"rho_q_t_end": mc.rho_q[-1], "stderr_t_end": mc.rho_q_stderr[-1],
@@ -178,7 +179,7 @@ def dt_study(profile, figdir):
             for f in list(p["factors"]) + [p["ref_factor"]]:
                 dt = p["dt0"] / f
                 sim = C.make_sim(model, p["lmax"], dt, scheme=scheme, t_end=p["t_end"])
-                r = C.evolve(sim, p["t_end"], names=[])
+                r = evolve(sim, p["t_end"], names=[])
                 if r.failure:
                     raise RuntimeError(f"{model}/{scheme} dt={dt}: {r.failure}")
                 finals[f] = _grid_values(sim, r.final_state)

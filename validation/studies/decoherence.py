@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import cases as C
-from ..runner import row
+from ..protocol import cached_value, evolve
+from ..report import row
 from .invariants import invariant_run
 from .plotting import plt, save
 
@@ -35,7 +36,7 @@ def decoherence_study(profile, figdir):
     controls = {}
     for model in ("ehrenfest", "hybrid"):
         sim = C.make_sim(model, p["control_lmax"], p["dt"], hamiltonian=H, t_end=p["t_end"])
-        r = C.evolve(sim, p["t_end"], every=inv["every"], names=["purity"])
+        r = evolve(sim, p["t_end"], every=inv["every"], names=["purity"])
         controls[model] = {"times": r.times, "purity": r.series("purity")}
     for model in ("ehrenfest", "hybrid"):
         L = p["lmax"]
@@ -59,7 +60,7 @@ def decoherence_study(profile, figdir):
     h = curves[f"hybrid/L{p['lmax']}"]["purity"]
     rows.append(row("hybrid − Ehrenfest purity at t_end (same case)",
                     f"{h[-1] - e[-1]:+.3e}", "informative", None, value=h[-1] - e[-1]))
-    mc = C._CACHE.get("mc_purity")
+    mc = cached_value("mc_purity")
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for k, v in curves.items():
         ax.plot(v["times"], v["purity"], "-" if "ehrenfest" in k else "--", label=k)

@@ -1,6 +1,6 @@
 """Invariants and positivity over time, for every model, at two resolutions.
 
-Runs (shared with :mod:`.decoherence` through :func:`validation.cases.cached`):
+Runs (shared with :mod:`.decoherence` through :func:`validation.protocol.cached`):
 
 * liouville: ϱ0 von Mises–Fisher, H0; Casimir ∫ϱ² dA (the Berry Casimir with Ω = 1).
 * ehrenfest and hybrid (coupled qubit; hybrid with the heat-kernel regularization, the
@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import cases as C
-from ..runner import row
+from ..protocol import cached, evolve
+from ..report import row
 from .plotting import plt, save
 
 INVARIANTS = {
@@ -51,10 +52,10 @@ def invariant_run(model, case, lmax, p, *, scheme=None, dt=None):
     def make():
         P = None if case == "vmf" else C.P_CASES[case]
         sim = C.make_sim(model, lmax, dt, scheme=scheme, P=P, t_end=t_end)
-        return C.evolve(sim, t_end, every=p["every"], names=NAMES,
+        return evolve(sim, t_end, every=p["every"], names=NAMES,
                         label=f"{model}/{case}/L{lmax}")
 
-    return C.cached(key, make)
+    return cached(key, make)
 
 
 def t_end_of(p, model, case):

@@ -30,10 +30,11 @@ import numpy as np
 
 from .. import cases as C
 from ..references import classical_flow
-from ..runner import row
+from ..protocol import evolve
+from ..report import row
 from .plotting import plt, save
 
-PAULI = np.stack([C.SX, C.SY, C.SZ])
+PAULI = np.stack([C.SX, C.SY, C.SZ])  # σx, σy, σz
 
 
 # ------------------------------------------------------------- Cartesian tools
@@ -216,7 +217,7 @@ def uncoupled_check(p):
         K = sim.model.generator(sim.state)
         Hg = C.bloch_field(np.zeros((3,) + sim.grid.shape)) * 0 + sim.model.H
         out[f"{kind}: max|K − H|/max|H|"] = float(np.max(np.abs(K - Hg)) / np.max(np.abs(Hg)))
-        C.evolve(sim, T, names=[])
+        evolve(sim, T, names=[])
         rho, P = grid_fields(sim.model, sim.state)
         finals[kind] = (rho, P, sim.grid)
     g = finals["ehrenfest"][2]
@@ -235,7 +236,7 @@ def uncoupled_check(p):
         np.max(np.abs(finals["hybrid_raw"][1] - finals["ehrenfest"][1]))))
     # the Liouville model for ϱ alone
     sim = C.make_sim("liouville", L, dt, t_end=T)
-    C.evolve(sim, T, names=[])
+    evolve(sim, T, names=[])
     out["liouville: max|ϱ − ϱ_ref|"] = float(np.max(np.abs(sim.grid.synthesis(sim.state.rho_lm)
                                                           - rho_ref)))
     return out
