@@ -35,13 +35,8 @@ from spectral_qc.models import make_model  # noqa: E402
 from spectral_qc.states import (  # noqa: E402
     spin_coherent_field, state_from_grid, two_qubit_correlated_field, von_mises_fisher)
 
-H_SCALAR = "0.5*nz**2 + 0.3*nx"
-HAMILTONIANS = {
-    1: [(np.eye(1), H_SCALAR)],
-    2: [("I", H_SCALAR), ("X", "0.5*nx"), ("Y", "0.5*ny"), ("Z", "0.5*nz + 0.35")],
-    4: [("II", H_SCALAR), ("XI", "0.5*nx + 0.2"), ("IX", "0.4*ny"), ("ZZ", "0.3*nz + 0.1"),
-        ("ZI", "0.35")],
-}
+from benchmarks.run import HAMILTONIANS  # noqa: E402  (the benchmark cases, N = 1, 2, 4)
+
 REGS = {"none": {}, "heat_kernel": dict(regularization="heat_kernel", alpha=0.01),
         "hyper_heat_kernel": dict(regularization="hyper_heat_kernel", alpha=0.01)}
 

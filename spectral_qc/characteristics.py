@@ -102,15 +102,17 @@ def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=N
     return (f"characteristics cross: at t = {time:.6g} the area Jacobian of the flow of X is "
             f"J = {value:.3g} (threshold {threshold:g}) at {where}{grid}; neighbouring "
             "characteristics meet there, and the field model has no smooth single-valued "
-            "solution past this time (docs/stability.md, \"Crossing characteristics\"). "
-            "Raising lmax moves the stop only slightly; end the run before this time "
-            "(shorten t_end)")
+            "solution past this time. Raising lmax ([grid]) moves the stop only slightly "
+            "(measured on two cases: lmax 31 → 127 moved it by 15 % and 12 %, and the stops "
+            "approach the trajectories' crossing from below, docs/stability.md §9); end the "
+            "run before this time ([time] t_end)")
 
 
 SHORT_WAVE_CAUSE = ("short-wave growth: the instability of the hybrid model as written (growth "
-                    "rates ∝ l², docs/stability.md); regularize it with [model] regularization "
-                    "= \"heat_kernel\" (or \"hyper_heat_kernel\") and alpha > 0 (e.g. alpha = "
-                    "0.01), or lower lmax")
+                    "rates ∝ l²: the stop comes earlier as lmax grows, measured t = 0.34, 0.23, "
+                    "0.19, 0.095 at lmax 31, 47, 63, 127, docs/stability.md); regularize it "
+                    "with [model] regularization = \"heat_kernel\" (or \"hyper_heat_kernel\") "
+                    "and alpha > 0 (e.g. alpha = 0.01), or lower [grid] lmax")
 
 
 def extrapolated_crossing(time, j, previous):
@@ -141,7 +143,7 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
     lmax = grid.lmax
     if iteration == 0:
         return (f"the initial state is not representable on the lmax = {lmax} grid (its "
-                "truncation undershoots); raise lmax or lower kappa"), None
+                "truncation undershoots); raise [grid] lmax or lower [initial.classical] kappa"), None
     if model_cause is not None:
         return model_cause, None
     if getattr(state, "q_lm", None) is not None:
@@ -158,4 +160,4 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
     else:
         health = ""
     return (f"under-resolution: fine structure reached the lmax = {lmax} grid scale{health}; "
-            "raise lmax, shorten t_end, or set [solver] spectral_filter = true"), None
+            "raise [grid] lmax, shorten [time] t_end, or set [solver] spectral_filter = true"), None

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import tmp_name as _tmp_name
+
 from .errors import ConfigError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "list_checkpoints", "checkpoint_iteration",
@@ -34,10 +36,6 @@ _CKPT_RE = re.compile(r"step_(\d+)\.npz$")
 #: Spectral state arrays a checkpoint may hold: (ϱ, P) models with q = ln J
 #: (spectral_qc.characteristics), and the Koopman wave models' Υ.
 STATE_KEYS = ("rho_lm", "p_lm", "q_lm", "upsilon_lm")
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
 
 
 def save_checkpoint(directory, ckpt: dict, *, scheme: str = "strang", name=None) -> Path:

@@ -38,19 +38,21 @@ class Diagnostic:
 DIAGNOSTICS: dict = {}
 
 
-def add_diagnostic(name, long_name, units, dims=()):
-    """Decorator registering ``func(snapshot)`` as the diagnostic ``name``."""
+def add_diagnostic(name, long_name, units, dims=(), *, table=None):
+    """Decorator registering ``func(snapshot)`` as the diagnostic ``name`` in ``table``
+    (default :data:`DIAGNOSTICS`; the Koopman models keep their own table)."""
 
     def add(func):
-        DIAGNOSTICS[name] = Diagnostic(name, long_name, units, func, tuple(dims))
+        (DIAGNOSTICS if table is None else table)[name] = Diagnostic(
+            name, long_name, units, func, tuple(dims))
         return func
 
     return add
 
 
 @dataclass
-class Snapshot:
-    """A state with the grid fields diagnostics need, computed lazily and once."""
+class CachedSnapshot:
+    """A model and a state, with intermediate results computed lazily and once (``_get``)."""
 
     model: object
     state: object
@@ -60,6 +62,10 @@ class Snapshot:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
+
+
+class Snapshot(CachedSnapshot):
+    """A (ϱ, P) state with the grid fields diagnostics need, computed lazily and once."""
 
     @property
     def fields(self):

@@ -32,6 +32,7 @@ from .checkpoints import (CHECKPOINT_DIR, CHECKPOINT_FORMAT, KEEP_CHECKPOINTS, c
                           checkpoints_to_delete, list_checkpoints, load_checkpoint,
                           prune_checkpoints, save_checkpoint, state_checkpoint)
 from .config import Config, dumps_config, load_config
+from .atomic import tmp_name as _tmp_name, write_text  # noqa: F401 (write_text: public here)
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -51,18 +52,6 @@ FAILURE_FILE = "failure.npz"
 
 
 # ----------------------------------------------------------------------------- atomic
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
-
-
-def write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file + os.replace)."""
-    path = Path(path)
-    tmp = _tmp_name(path)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_dataset(ds, path) -> None:
     """Write an xarray.Dataset to netCDF atomically (temporary file + os.replace)."""
     path = Path(path)

@@ -34,14 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import tmp_name as _tmp_name
+
 __all__ = ["RecordFile", "NETCDF_FORMAT", "record_layout", "RecordLayout"]
 
 NETCDF_FORMAT = "NETCDF3_64BIT_OFFSET"
 TIME = "time"
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
 
 
 def _write_atomic(ds, path: Path) -> None:

@@ -10,36 +10,20 @@ these diagnostics monitor it, they never stop a run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from .diagnostics import Diagnostic
+from .diagnostics import CachedSnapshot, add_diagnostic
 from .sphere import integrate
 
 WAVE_DIAGNOSTICS: dict = {}
 
 
 def _add(name, long_name, units, dims=()):
-    def add(func):
-        WAVE_DIAGNOSTICS[name] = Diagnostic(name, long_name, units, func, tuple(dims))
-        return func
-
-    return add
+    return add_diagnostic(name, long_name, units, dims, table=WAVE_DIAGNOSTICS)
 
 
-@dataclass
-class WaveSnapshot:
+class WaveSnapshot(CachedSnapshot):
     """A wave state with its grid fields (Υ, ∇Υ, ρc, ρ̂q) computed lazily and once."""
-
-    model: object
-    state: object
-    _cache: dict = field(default_factory=dict)
-
-    def _get(self, key, make):
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
 
     @property
     def upsilon(self):

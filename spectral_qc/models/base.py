@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import hermitian as hm
+from ..errors import ConfigError
 from ..sphere import integrate
 from ..states import State
 
@@ -88,7 +89,58 @@ def expectation_gradient(p, grad_k):
     return np.einsum("a...,ka...->k...", p, grad_k)
 
 
-class Model:
+class ModelBase:
+    """What the config and the driver ask of every model, (ϱ, P) and wave-function alike.
+
+    Holds the grid, H(n) on it, N, ħ and S, and the capabilities below; the registry
+    (:data:`spectral_qc.models.MODELS`) and the config read them, so no code compares
+    model names.
+    """
+
+    name = "base"
+    #: True for a classical model of one density (N = 1: only identity terms in H, no
+    #: ``[initial.quantum]``).
+    scalar_only = False
+    #: Whether ``[model] regularization`` / ``alpha`` apply to this model.
+    accepts_regularization = False
+    #: Whether the generator reads ∇ln ϱ, so that ϱ0 must be positive on the grid.
+    needs_positive_density = False
+    #: Whether the model as written is ill-posed (short-wave growth, docs/stability.md).
+    ill_posed = False
+    #: For a scalar model: what to use for a matrix H (named in its error message).
+    matrix_alternative = ""
+    #: ``[solver] scheme`` names it accepts (None: all of integrators.SCHEMES), and its default.
+    schemes = None
+    default_scheme = "strang"
+
+    def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
+        if not (hbar > 0 and spin_magnitude > 0):
+            raise ConfigError(f"hbar = {hbar} and spin_magnitude = {spin_magnitude} must be > 0")
+        if self.scalar_only and int(hamiltonian.N) != 1:
+            raise ConfigError(f"{self.name} needs a scalar Hamiltonian (N = 1), got N = "
+                              f"{hamiltonian.N}; use {self.matrix_alternative}")
+        self.grid = grid
+        self.hamiltonian = hamiltonian
+        self.N = int(hamiltonian.N)
+        self.hbar = float(hbar)
+        self.spin_magnitude = float(spin_magnitude)
+        self.H = np.asarray(hamiltonian.evaluate(grid.n), complex)
+
+    @classmethod
+    def from_config(cls, grid, hamiltonian, model):
+        """The model of a ``[model]`` section (:class:`~spectral_qc.config.ModelConfig`)."""
+        return cls(grid, hamiltonian, hbar=model.hbar, spin_magnitude=model.spin_magnitude)
+
+    def check_initial_state(self, state):
+        """Raise ConfigError if the model cannot start from ``state`` (default: any state)."""
+
+    def failure_hint(self) -> str | None:
+        """A cause of numerical failure that belongs to the model itself, with the remedy
+        the config offers (None: the cause is measured, :func:`.characteristics.failure_cause`)."""
+        return None
+
+
+class Model(ModelBase):
     """Base class: a model is its generator 𝒦; the transport is shared.
 
     Parameters
@@ -111,39 +163,9 @@ class Model:
     name = "base"
     #: True when 𝒦 does not depend on the state (𝒦 = H): the rotation is then exact.
     static_generator = False
-    #: True for a classical model of one density (N = 1: only identity terms in H, no
-    #: ``[initial.quantum]``).
-    scalar_only = False
-    #: Whether ``[model] regularization`` / ``alpha`` apply to this model.
-    accepts_regularization = False
-    #: Whether the generator reads ∇ln ϱ, so that ϱ0 must be positive on the grid.
-    needs_positive_density = False
-    #: Whether the model as written is ill-posed (short-wave growth, docs/stability.md).
-    ill_posed = False
-    #: ``[solver] scheme`` names it accepts (None: all of integrators.SCHEMES), and its default.
-    schemes = None
-    default_scheme = "strang"
-
-    @classmethod
-    def from_config(cls, grid, hamiltonian, model):
-        """The model of a ``[model]`` section (:class:`~spectral_qc.config.ModelConfig`)."""
-        return cls(grid, hamiltonian, hbar=model.hbar, spin_magnitude=model.spin_magnitude)
-
-    def check_initial_state(self, state):
-        """Raise ConfigError if the model cannot start from ``state`` (default: any state)."""
-
-    def failure_hint(self) -> str | None:
-        """A cause of numerical failure that belongs to the model itself, with the remedy
-        the config offers (None: the cause is measured, :func:`.characteristics.failure_cause`)."""
-        return None
 
     def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
-        self.grid = grid
-        self.hamiltonian = hamiltonian
-        self.N = int(hamiltonian.N)
-        self.hbar = float(hbar)
-        self.spin_magnitude = float(spin_magnitude)
-        self.H = np.asarray(hamiltonian.evaluate(grid.n), complex)
+        super().__init__(grid, hamiltonian, hbar=hbar, spin_magnitude=spin_magnitude)
         self.h = hm.to_components(self.H)
         self.h_lm = grid.analysis(self.h)
         self.grad_h = grid.gradient(self.h_lm)

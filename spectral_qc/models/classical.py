@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
 from . import register_model
 from .base import Fields, Model, expectation_gradient
 
@@ -46,8 +45,4 @@ class Liouville(_StaticGenerator):
     name = "liouville"
     scalar_only = True
 
-    def __init__(self, grid, hamiltonian, **kw):
-        if int(hamiltonian.N) != 1:
-            raise ConfigError(f"liouville needs a scalar Hamiltonian (N = 1), got N = "
-                             f"{hamiltonian.N}; use kind = 'ehrenfest' or 'hybrid'")
-        super().__init__(grid, hamiltonian, **kw)
+    matrix_alternative = "kind = 'ehrenfest' or 'hybrid'"

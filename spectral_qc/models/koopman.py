@@ -31,12 +31,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import hermitian as hm
-from ..errors import ConfigError
 from ..diagnostics import tail_fraction
 from ..sphere import integrate
 from ..states import mixture, von_mises_fisher
 from ..wavestates import WaveState, koopman_initial_wave, wave_from_grid, wave_to_grid
 from . import register_model
+from .base import ModelBase
 
 
 def _apply(matrix, upsilon):
@@ -46,7 +46,7 @@ def _apply(matrix, upsilon):
     return np.einsum("ab...,mb...->ma...", matrix, upsilon)
 
 
-class KoopmanModel:
+class KoopmanModel(ModelBase):
     """A Koopman wave equation iħ∂tΥ = iħ{H, Υ} − λ(n·∇H − H)Υ, λ ∈ {0, 1}.
 
     Parameters
@@ -67,41 +67,19 @@ class KoopmanModel:
     """
 
     name = "koopman"
-    #: The capabilities the config and the driver ask of every model (see models.base.Model).
-    scalar_only = False
-    accepts_regularization = False
-    needs_positive_density = False
-    ill_posed = False
-    #: Steppers (``[solver] scheme``) and the default: RK4, chosen by measurement.
+    #: Steppers (``[solver] scheme``) and the default: RK4, chosen by measurement
+    #: (docs/models.md).
     schemes = ("rk4", "strang", "yoshida4")
-    default_scheme = "rk4"
-
-    @classmethod
-    def from_config(cls, grid, hamiltonian, model):
-        """The model of a ``[model]`` section (:class:`~spectral_qc.config.ModelConfig`)."""
-        return cls(grid, hamiltonian, hbar=model.hbar, spin_magnitude=model.spin_magnitude)
-
-    def failure_hint(self):
-        """No model-specific cause of failure (the equations are linear and unitary)."""
-        return None
     #: Whether the phase term −(n·∇H − H)Υ is part of the equation.
     phase_term = True
     #: The model acts on :class:`~spectral_qc.wavestates.WaveState` (not on (ϱ, P)).
     state_type = WaveState
     #: 𝓛_H does not depend on the state.
     static_generator = True
-    #: The stepper used when none is named (measured choice, docs/models.md).
     default_scheme = "rk4"
 
     def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
-        if hbar <= 0 or spin_magnitude <= 0:
-            raise ValueError(f"hbar = {hbar} and spin_magnitude = {spin_magnitude} must be > 0")
-        self.grid = grid
-        self.hamiltonian = hamiltonian
-        self.N = int(hamiltonian.N)
-        self.hbar = float(hbar)
-        self.spin_magnitude = float(spin_magnitude)
-        self.H = np.asarray(hamiltonian.evaluate(grid.n), complex)
+        super().__init__(grid, hamiltonian, hbar=hbar, spin_magnitude=spin_magnitude)
         grad_h = grid.gradient(grid.analysis(hm.to_components(self.H)))
         self.grad_H = np.stack([hm.from_components(grad_h[0]), hm.from_components(grad_h[1])])
         if self.phase_term:
@@ -242,23 +220,14 @@ class KoopmanModel:
         return evaluate(self, state, names)
 
 
-def _require_scalar(hamiltonian, kind):
-    if int(hamiltonian.N) != 1:
-        raise ConfigError(f"{kind} needs a scalar Hamiltonian (N = 1), got N = "
-                         f"{hamiltonian.N}; use kind = 'hybrid_kvh' for a matrix H")
-
-
 @register_model("kvn")
 class KvN(KoopmanModel):
     """Koopman–von Neumann: iħ∂tχ = iħ{H, χ} (paper eq. 13); |χ|² obeys eq. 5, N = 1."""
 
     name = "kvn"
     scalar_only = True
+    matrix_alternative = "kind = 'hybrid_kvh' for a matrix H"
     phase_term = False
-
-    def __init__(self, grid, hamiltonian, **kw):
-        _require_scalar(hamiltonian, "kvn")
-        super().__init__(grid, hamiltonian, **kw)
 
 
 @register_model("kvh")
@@ -267,10 +236,7 @@ class KvH(KoopmanModel):
 
     name = "kvh"
     scalar_only = True
-
-    def __init__(self, grid, hamiltonian, **kw):
-        _require_scalar(hamiltonian, "kvh")
-        super().__init__(grid, hamiltonian, **kw)
+    matrix_alternative = "kind = 'hybrid_kvh' for a matrix H"
 
 
 @register_model("hybrid_kvh")

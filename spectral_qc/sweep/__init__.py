@@ -1,17 +1,6 @@
 """Parameter sweeps on Dask: many independent runs, one gathered ``sweep.nc``.
 
-A sweep file is a normal run config (contract §2) plus a ``[sweep]`` table::
-
-    [sweep.product]                 # every combination: one dimension per key
-    "grid.lmax" = [31, 47, 63]
-    "model.alpha" = [0.005, 0.01]
-
-    [[sweep.cases]]                 # and/or explicit cases: a ``case`` dimension
-    name = "ehrenfest"              # optional directory/label
-    "model.kind" = "ehrenfest"
-
-    [sweep]
-    time_series = true              # true (all diagnostics) | false | ["mass", ...]
+A sweep file is a normal run config plus a ``[sweep]`` table (:mod:`.spec`).
 
 Each case runs as one Dask task (``distributed``: a ``LocalCluster`` of single-threaded
 worker processes by default, or any existing cluster) in its own run directory
