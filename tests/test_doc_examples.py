@@ -60,3 +60,23 @@ def test_first_example_runs_as_written(page, tmp_path):
     done = subprocess.run(cmd, cwd=tmp_path, env=_env(), capture_output=True, text=True,
                           timeout=900)
     assert done.returncode == 0, f"{page} ({lang}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+
+
+def python_api_examples():
+    """The ```python blocks of docs/usage.md's "## Python API" section, in order."""
+    text = (ROOT / "docs" / "usage.md").read_text("utf-8")
+    section = text.split("\n## Python API\n", 1)[1].split("\n## ", 1)[0]
+    return [code for lang, code in FENCE.findall(section) if lang == "python"]
+
+
+@pytest.mark.slow
+def test_python_api_section_runs_in_sequence(tmp_path):
+    blocks = python_api_examples()
+    assert len(blocks) >= 5  # Result, handlers, run directories, options
+    demo = (ROOT / "spectral_qc" / "data" / "demo.toml").read_text("utf-8")
+    (tmp_path / "run.toml").write_text(demo.replace("lmax = 31", "lmax = 15")
+                                       .replace("t_end = 1.0", "t_end = 0.2"), "utf-8")
+    done = subprocess.run([sys.executable, "-c", "\n".join(blocks)], cwd=tmp_path,
+                          env=_env(), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "out" / "py" / "status.json").is_file()
