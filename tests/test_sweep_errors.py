@@ -89,3 +89,22 @@ def test_unreachable_scheduler(tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "--scheduler tcp://127.0.0.1:1" in err
     assert not out.exists()
+
+
+def test_interrupted_cases_become_pending(tmp_path):
+    """After Ctrl-C the cases without a final outcome are pending, whatever their task wrote
+    while the cluster was torn down (it used to be "error: ConnectionPool is closed")."""
+    from spectral_qc.sweep.spec import load_sweep
+
+    spec = load_sweep({**copy.deepcopy(BASE), "sweep": {"product": {"model.hbar": [0.5, 1.0,
+                                                                                 2.0]}}})
+    plan = cluster._plan(spec, tmp_path, resume=False)
+    a, b, c = (tmp_path / x.name for x in plan.cases)
+    a.mkdir()
+    b.mkdir()
+    case.update_status(a, {"status": "ok", "exit_code": 0})
+    case.update_status(b, {"status": "error", "exit_code": 1,
+                           "reason": "RuntimeError: ConnectionPool is closed"})
+    cluster._mark_interrupted(plan, [0, 1, 2])  # c has no status.json at all
+    got = [json.loads((d / "status.json").read_text())["status"] for d in (a, b, c)]
+    assert got == ["ok", "pending", "pending"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..config import config_to_dict, load_config
 from ..errors import ConfigError, SpectralQCError
 from ..runs import STATUS_FILE, read_status
-from .case import (FINISHED, config_hash, raw_hash, record_config_error, resume_point,
+from .case import (FINISHED, STATUSES, config_hash, raw_hash, record_config_error, resume_point,
                    run_case, update_status)
 from .gather import gather
 from .spec import DEFAULT_OUT, SweepSpec, load_sweep
@@ -207,6 +207,7 @@ def sweep(sweep_config, out=None, *, workers=None, scheduler=None, progress=True
                 cluster.close()
             owns, cluster = False, None
     except KeyboardInterrupt:
+        _mark_interrupted(plan, runnable)
         gather(out, spec)
         raise
     finally:
@@ -215,6 +216,18 @@ def sweep(sweep_config, out=None, *, workers=None, scheduler=None, progress=True
         if cluster is not None:
             cluster.close()
     return gather(out, spec)
+
+
+def _mark_interrupted(plan, runnable):
+    """After Ctrl-C (the cluster is closed): every runnable case without a final outcome is
+    ``pending`` — a re-run continues it — whatever its task reported while being torn down."""
+    for i in runnable:
+        case_dir = plan.out / plan.cases[i].name
+        if (read_status(case_dir) or {}).get("status") in FINISHED:
+            continue
+        case_dir.mkdir(parents=True, exist_ok=True)
+        update_status(case_dir, {"status": "pending", "exit_code": STATUSES["pending"],
+                                 "reason": "interrupted (SIGINT); a re-run continues it"})
 
 
 def _run_on(client, distributed, plan, runnable, progress, failed, resume):
