@@ -183,7 +183,6 @@ class RunWriter:
 
     def _open_files(self, continuing):
         """diagnostics.nc (and fields.nc): new, or continued before the restart time."""
-        from . import diagnostics as dg
         from .ncrecords import RecordFile
 
         sim = self.sim
@@ -196,7 +195,7 @@ class RunWriter:
         attrs = sim._attrs()
         try:
             self.diagnostics_file = RecordFile(
-                self.dir / DIAGNOSTICS_FILE, dg.to_dataset([], sim.model.N, attrs=attrs), **kw)
+                self.dir / DIAGNOSTICS_FILE, sim.dataset(records=[]), **kw)
             self.fields_file = (RecordFile(self.dir / FIELDS_FILE,
                                            fields_dataset(sim.grid, [], [], [], attrs=attrs,
                                                           N=sim.model.N), **kw)

@@ -137,12 +137,10 @@ def _n_levels(ds) -> int:
 
 
 def _stop_criteria(config):
-    """The StopCriteria of a run's config (its [solver.stop] when the config has one)."""
-    from .simulation import StopCriteria
+    """The StopCriteria of a run's config ([solver.stop]; the defaults without a config)."""
+    from .stopping import StopCriteria
 
-    solver = getattr(config, "solver", None) if config is not None else None
-    stop = getattr(solver, "stop", None)
-    return stop if isinstance(stop, StopCriteria) else StopCriteria()
+    return StopCriteria() if config is None else config.solver.stop
 
 
 def _drift_curves(ds):
@@ -360,7 +358,8 @@ def plot_run(run_dir, format="png", dpi=DPI):
         paths += plot_timeseries(run.diagnostics, out, stop=stop,
                                  criteria=_stop_criteria(run.config),
                                  lmax=run.config.grid.lmax, final_tail=_failure_tail(run))
-    paths += plot_maps(run, out, stop)
+    if "rho_c_min" not in run.diagnostics:  # Koopman runs have no (ϱ, P) state to map
+        paths += plot_maps(run, out, stop)
     return paths
 
 

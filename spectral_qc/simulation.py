@@ -227,9 +227,11 @@ class Simulation:
                                 f"P lost positivity (min eig P < −{s.eig_tol:g})")
         return d
 
-    def dataset(self):
-        """The recorded diagnostics as an xarray.Dataset over ``time``."""
-        return dg.to_dataset(self.records, self.model.N, attrs=self._attrs(),
+    def dataset(self, records=None):
+        """The recorded diagnostics (or ``records``, e.g. ``[]`` for the empty layout) as an
+        xarray.Dataset over ``time``, with the variables of this model's diagnostics."""
+        return dg.to_dataset(self.records if records is None else records, self.model.N,
+                             attrs=self._attrs(),
                              table=getattr(self.model, "diagnostic_table", None))
 
     def _attrs(self):

@@ -303,3 +303,34 @@ def test_sphere_density_is_the_thin_shell_marginal_of_the_3d_density():
         assert np.max(np.abs(integrate(g, div))) < 1e-12  # the div term integrates out
         errs.append(np.max(np.abs(marginal - rho)) / np.max(np.abs(rho)))
     assert errs[1] < 1e-3 and 3.0 < errs[0] / errs[1] < 5.0  # O(δ²)
+
+
+def test_koopman_run_directory_via_the_command_line(tmp_path):
+    """spectral-qc run/resume of a wave model: appended diagnostics.nc with the wave
+    variables, figures without (ϱ, P) maps, and the resumed file equal to one run."""
+    import tomllib
+
+    import xarray as xr
+
+    from spectral_qc import cli
+    from spectral_qc.config import dumps_config, load_config
+
+    cfg = load_config({**_config("hybrid_kvh"), "output": {"figures": True}})
+    path = tmp_path / "c.toml"
+    path.write_text(dumps_config(cfg))
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    assert tomllib.loads((tmp_path / "a" / "config.toml").read_text())["solver"]["scheme"] \
+        == "rk4"
+    figures = sorted(p.name for p in (tmp_path / "a" / "figures").iterdir())
+    assert "positivity.png" in figures and not any(f.startswith("maps") for f in figures)
+    with xr.open_dataset(tmp_path / "a" / "diagnostics.nc") as ds:
+        assert {"norm", "rho_c_min", "negative_mass"} <= set(ds) and "min_rho" not in ds
+        whole = ds.load()
+    half = dumps_config(cfg).replace(f"t_end = {cfg.time.t_end!r}", "t_end = 0.1")
+    path.write_text(half)
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert cli.main(["resume", str(tmp_path / "b"), "--t-end", str(cfg.time.t_end),
+                     "--quiet"]) == 0
+    with xr.open_dataset(tmp_path / "b" / "diagnostics.nc") as ds:
+        for v in whole.data_vars:
+            np.testing.assert_array_equal(ds[v].values, whole[v].values, err_msg=v)
