@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-import xarray as xr
 
 import spectral_qc as sq
 from spectral_qc import maps, plotting

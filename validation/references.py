@@ -50,13 +50,12 @@ from typing import Callable
 
 import numpy as np
 
-from .reference_ensemble import (EhrenfestResult, _cross0, _ehrenfest_rhs, _energy,  # noqa: F401
-                                 _hermitian_expectation, _matvec, _rate_estimate,
-                                 _RunningMoments)
+from .reference_ensemble import (EhrenfestResult, _ehrenfest_rhs, _energy,  # noqa: F401
+                                 _rate_estimate, _RunningMoments)
 from .reference_flows import (FlowInfo, _as_points, classical_flow, liouville_characteristics,
                               liouville_expectation)
-from .reference_sphere import (_orthonormal_frame, _unit, gauss_sphere_quadrature,
-                               sample_von_mises_fisher, von_mises_fisher_density)
+from .reference_sphere import (gauss_sphere_quadrature, sample_von_mises_fisher,  # noqa: F401
+                               von_mises_fisher_density)
 
 __all__ = [
     "FlowInfo",
