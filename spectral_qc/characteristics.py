@@ -34,10 +34,13 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Stop threshold on min J: below it the run stops with CharacteristicsCross
-#: (calibrated in docs/stability.md, "Crossing characteristics": J falls from this value
-#: to 0 in ≤ 4 % of the elapsed time on the measured cases).
-JACOBIAN_STOP = 0.05
+#: Default stop threshold on min J ([solver.stop] jacobian_stop): below it the run stops
+#: with CharacteristicsCross (calibrated in docs/stability.md §9: a run resolved down to
+#: this value stops within 2 % of the trajectories' crossing on the measured cases; 0.05
+#: stops 5.6 % early on the demo case even at lmax 255).
+JACOBIAN_STOP = 0.02
+#: A fall of min J by more than this factor in one step is a breakdown, not an approach.
+COLLAPSE_FACTOR = 4.0
 #: A resolution stop (tail, positivity) is attributed to converging characteristics when
 #: min J < JACOBIAN_LOW and min J, extrapolated linearly from the previous output, reaches
 #: 0 within CROSSING_HORIZON × the elapsed time; otherwise to under-resolution proper.
@@ -94,19 +97,33 @@ def jacobian_minimum(grid, q_lm):
     return float(np.exp(q[i, j])), float(grid.theta[i]), float(grid.phi[j])
 
 
-def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=None):
-    """The explanation of a CharacteristicsCross stop (time, place, value, meaning)."""
+def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=None,
+                     previous=None):
+    """The explanation of a CharacteristicsCross stop (time, place, value, meaning).
+
+    ``previous`` = (t, min J) one step earlier dates the crossing by linear extrapolation
+    (:func:`extrapolated_crossing`), or, when J fell by more than
+    :data:`COLLAPSE_FACTOR` in that step, says that the solution broke down on the way.
+    """
     where = f"θ = {theta:.3f}, φ = {phi:.3f} (n = ({np.sin(theta) * np.cos(phi):.3f}, " \
             f"{np.sin(theta) * np.sin(phi):.3f}, {np.cos(theta):.3f}))"
     grid = f" at lmax = {lmax}" if lmax is not None else ""
+    trend = ""
+    if previous is not None and previous[1] > COLLAPSE_FACTOR * value:
+        trend = (f" min J fell from {previous[1]:.3g} to {value:.3g} in one step: the numerical "
+                 "solution broke down where the characteristics converge, before J reached "
+                 "0 smoothly.")
+    elif previous is not None:
+        t_x = extrapolated_crossing(time, value, previous)
+        if np.isfinite(t_x):
+            trend = f" J reaches 0 at t ≈ {t_x:.4g} (extrapolated)."
     return (f"characteristics cross: at t = {time:.6g} the area Jacobian of the flow of X is "
-            f"J = {value:.3g} (threshold {threshold:g}) at {where}{grid}; neighbouring "
+            f"J = {value:.3g} (threshold {threshold:g}) at {where}{grid};{trend} neighbouring "
             "characteristics meet there, and the field model has no smooth single-valued "
-            "solution past this time. Raising lmax ([grid]) moves the stop only slightly "
-            "and a smaller dt not at all (measured: lmax 31 → 127 moved it by 15 % and 12 % "
-            "on two cases, the stops approaching the trajectories' crossing from below; dt "
-            "0.01 → 0.0025 left it unchanged, docs/stability.md §9); end the run before this "
-            "time ([time] t_end)")
+            "solution past this time. Raising lmax ([grid]) moves the stop only slightly, "
+            "towards the crossing, and a smaller dt not at all (docs/stability.md §9: on two "
+            "cases lmax 31 → 255 moved it from 82 % to 99 % and from 85 % to 97 % of the "
+            "trajectories' crossing time); end the run before this time ([time] t_end)")
 
 
 SHORT_WAVE_CAUSE = ("short-wave growth: the instability of the hybrid model as written (growth "

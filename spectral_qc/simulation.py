@@ -106,6 +106,7 @@ class Simulation:
         self.records: list = []
         self.tail = TailMonitor(self.stop, self.grid.lmax)
         self.handlers: list = []
+        self._previous_jacobian = None  # (t, min J) one step back: dates a crossing
 
     def __repr__(self):
         return f"Simulation({self.model!r}, t={self.time:.6g}, dt={self.dt})"
@@ -178,12 +179,14 @@ class Simulation:
                 h.fn(self)
 
     def _check_characteristics(self):
-        """Stop with CharacteristicsCross when min J falls below ``ch.JACOBIAN_STOP``."""
+        """Stop with CharacteristicsCross when min J falls below ``stop.jacobian_stop``."""
         if getattr(self.state, "q_lm", None) is None or not self.stop.enabled:
             return
         j, theta, phi = ch.jacobian_minimum(self.grid, self.state.q_lm)
-        if j < ch.JACOBIAN_STOP:
-            msg = ch.crossing_message(self.time, j, theta, phi, lmax=self.grid.lmax)
+        previous, self._previous_jacobian = self._previous_jacobian, (self.time, j)
+        if j < self.stop.jacobian_stop:
+            msg = ch.crossing_message(self.time, j, theta, phi, self.stop.jacobian_stop,
+                                      lmax=self.grid.lmax, previous=previous)
             raise CharacteristicsCross(msg, time=self.time, quantity="jacobian_min", value=j,
                                        diagnostics=self.dataset())
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .characteristics import JACOBIAN_STOP
+
 #: growth_max = "auto" (None): 100 + GROWTH_PER_DEGREE · lmax per unit time.
 GROWTH_BASE = 100.0
 GROWTH_PER_DEGREE = 2.0
@@ -53,6 +55,11 @@ class StopCriteria:
         Time span of the growth-rate fit (0.02).
     tail_floor : float
         Tails below this are round-off and never count as growth (1e-20).
+    jacobian_stop : float
+        Stop with :class:`~spectral_qc.errors.CharacteristicsCross` when the smallest area
+        Jacobian J of the flow of X anywhere falls below this (default
+        :data:`spectral_qc.characteristics.JACOBIAN_STOP`, 0.02; calibration in
+        docs/stability.md §9). Not applied to models whose X is divergence free.
     """
 
     enabled: bool = True
@@ -62,6 +69,7 @@ class StopCriteria:
     growth_max: float | None = None
     growth_window: float = 0.02
     tail_floor: float = 1e-20
+    jacobian_stop: float = JACOBIAN_STOP
 
     @classmethod
     def off(cls) -> "StopCriteria":

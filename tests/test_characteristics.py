@@ -1,5 +1,6 @@
 """Flow Jacobian J (q = ln J transport), the CharacteristicsCross stop and the stop messages."""
 
+import dataclasses
 import numpy as np
 import pytest
 
@@ -119,6 +120,55 @@ def test_stop_names_time_place_and_value_of_the_crossing():
     phi = float(msg.split("φ = ")[1].split(" ")[0])
     assert theta == pytest.approx(1.0, abs=0.05) and phi == pytest.approx(np.pi / 2, abs=0.05)
     assert "no smooth single-valued solution" in msg and "Raising lmax" in msg
+
+
+def test_crossing_threshold_is_the_config_key_solver_stop_jacobian_stop():
+    """[solver.stop] jacobian_stop sets the threshold; 0 switches the test off."""
+    centre = (0.0, np.sin(1.0), np.cos(1.0))
+    outcomes = {}
+    for value in (0.5, 0.0):
+        cfg = study.config("second", 15, 1.0)
+        cfg["solver"] = {"stop": {"jacobian_stop": value}}
+        sim = sq.Simulation(cfg)
+        assert sim.stop.jacobian_stop == value
+        # min J = 1 − 0.6 = 0.4: below 0.5, above 0
+        sim.state = State(sim.state.rho_lm, sim.state.p_lm, _crossing_bump(sim.grid, centre, 0.6))
+        try:
+            sim.step()
+            outcomes[value] = None
+        except CharacteristicsCross as e:
+            outcomes[value] = e
+    assert outcomes[0.5] is not None and "(threshold 0.5)" in str(outcomes[0.5])
+    assert 0.35 < outcomes[0.5].value < 0.45
+    assert outcomes[0.0] is None
+    bad = study.config("second", 15, 1.0)
+    bad["solver"] = {"stop": {"jacobian_stop": -1}}
+    with pytest.raises(sq.ConfigError, match="solver.stop.jacobian_stop"):
+        sq.Simulation(bad)
+
+
+def test_crossing_message_dates_the_crossing_or_names_a_collapse():
+    """With min J one step earlier the message extrapolates the time J reaches 0; a fall by
+    more than COLLAPSE_FACTOR in one step is named as a breakdown instead."""
+    centre = (0.0, np.sin(1.0), np.cos(1.0))
+    messages = {}
+    for name, first, second in (("smooth", 0.5, 0.6), ("collapse", 0.1, 0.999)):
+        sim = sq.Simulation(study.config("second", 15, 1.0))
+        rho, p = sim.state.rho_lm, sim.state.p_lm
+        sim.state = State(rho, p, _crossing_bump(sim.grid, centre, first))
+        sim.step()
+        j1 = sim._previous_jacobian[1]
+        sim.stop = dataclasses.replace(sim.stop, jacobian_stop=0.45)
+        sim.state = State(sim.state.rho_lm, sim.state.p_lm, _crossing_bump(sim.grid, centre, second))
+        with pytest.raises(CharacteristicsCross) as info:
+            sim.step()
+        messages[name] = (str(info.value), j1, info.value.value, sim.time)
+    msg, j1, j2, t2 = messages["smooth"]
+    t_x = t2 + j2 * (t2 - t2 / 2) / (j1 - j2)  # linear through (dt, j1), (2 dt, j2)
+    assert f"J reaches 0 at t ≈ {t_x:.4g} (extrapolated)" in msg and "fell from" not in msg
+    msg, j1, j2, _ = messages["collapse"]
+    assert j1 > ch.COLLAPSE_FACTOR * j2
+    assert f"fell from {j1:.3g} to {j2:.3g} in one step" in msg and "extrapolated" not in msg
 
 
 def test_ehrenfest_run_stops_as_crossing_with_time_in_the_message():

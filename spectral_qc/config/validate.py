@@ -318,7 +318,8 @@ def _solver(t: _Table, kind: str) -> SolverConfig:
         growth_max=None if growth is None else float(growth),
         growth_window=st.number("growth_window", D_STOP.growth_window, minimum=0.0,
                                 exclusive=True),
-        tail_floor=st.number("tail_floor", D_STOP.tail_floor, minimum=0.0))
+        tail_floor=st.number("tail_floor", D_STOP.tail_floor, minimum=0.0),
+        jacobian_stop=st.number("jacobian_stop", D_STOP.jacobian_stop, minimum=0.0))
     return SolverConfig(scheme=scheme, spectral_filter=filt, stop=stop)
 
 

@@ -10,12 +10,16 @@ Sections
               against :func:`validation.references.ehrenfest_flow_jacobian` (trajectory
               equations, DOP853, from 96 × 192 Gauss starting points and neighbours); the
               reference's first crossing.
-``stops``     Ehrenfest, both cases, lmax 31 / 63 / 127 (the default run and one with the
-              spectral filter): stop class, time, jacobian_min at the stop.
+``stops``     Ehrenfest, both cases, lmax 31 / 63 / 127 / 255 (the default run and, to
+              lmax 127, one with the spectral filter): stop class, time, jacobian_min at the stop.
 ``hybrid``    the demo case, heat kernel α = 0.003 / 0.01 / 0.03, ħ = 1 and 0.5, lmax 31 /
               63: stop, J at the stop; and J against particle tracking in the solver's own
               X (:func:`validation.references.tracked_flow_jacobian`) for α = 0.01.
 ``liouville`` max |J − 1| to t = 2 (X divergence free).
+``cases``     the exact-comparison case (I = 5, 50), notebook 03's mixed P0 and the
+              demo/sweep config, Ehrenfest and hybrid, lmax 31 / 63 / 127: stop, min J at
+              the stop, the trajectories' first crossing
+              (:mod:`validation.studies.characteristics_cases`).
 ``method``    q = ln J transport (the solver) against Lagrangian labels (study-only):
               accuracy against the reference and cost.
 
@@ -142,8 +146,8 @@ def compare(fast):
 def stops(fast):
     out = {}
     for case, c in CASES.items():
-        for lmax in ((31, 63) if fast else (31, 63, 127)):
-            for filt in (False, True):
+        for lmax in ((31, 63) if fast else (31, 63, 127, 255)):
+            for filt in ((False,) if lmax > 127 else (False, True)):
                 _, stop, wall = run(config(case, lmax, c["t_ref"]), spectral_filter=filt)
                 out[f"{case}/{lmax}/{'filter' if filt else 'default'}"] = {
                     "stop": stop, "wall_s": wall}
@@ -297,8 +301,14 @@ def method(fast):
     return out
 
 
+def cases(fast):
+    from .characteristics_cases import cases as other_cases  # it imports this module
+
+    return other_cases(fast)
+
+
 SECTIONS = {"compare": compare, "stops": stops, "hybrid": hybrid, "liouville": liouville,
-            "method": method}
+            "method": method, "cases": cases}
 
 
 def main(argv=None):
