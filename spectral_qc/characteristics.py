@@ -46,6 +46,10 @@ COLLAPSE_FACTOR = 4.0
 #: 0 within CROSSING_HORIZON × the elapsed time; otherwise to under-resolution proper.
 JACOBIAN_LOW = 0.5
 CROSSING_HORIZON = 0.25
+#: Below this min J a resolution stop is attributed to converging characteristics whatever
+#: the trend (the flow has compressed areas five-fold; docs/stability.md §9: notebook 03's
+#: case stops at lmax 63 at the trajectories' crossing with the solver's J at 0.09).
+JACOBIAN_CONVERGED = 0.2
 
 
 def initial_log_jacobian(grid) -> np.ndarray:
@@ -147,9 +151,12 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
 
     In this order: the initial state is not representable on the grid (a stop before the
     first step); the model's own cause (``model_cause``: :meth:`Model.failure_hint`, e.g.
-    short-wave growth of the hybrid model as written); converging
-    characteristics (min J < :data:`JACOBIAN_LOW`); otherwise under-resolution proper
-    (fine structure at the grid scale while the flow is smooth). ``time`` and ``previous``
+    short-wave growth of the hybrid model as written); a breakdown (min J fell from above
+    :data:`JACOBIAN_LOW` to less than half of it since ``previous``: X itself stopped being
+    resolved, docs/stability.md §9); converging characteristics (min J <
+    :data:`JACOBIAN_CONVERGED`, or < :data:`JACOBIAN_LOW` and reaching 0 within
+    :data:`CROSSING_HORIZON` × the elapsed time); otherwise under-resolution proper (fine
+    structure at the grid scale while the flow is smooth). ``time`` and ``previous``
     (``(t, min J)`` at an earlier output) date the crossing (:func:`extrapolated_crossing`).
 
     Returns
@@ -164,18 +171,29 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
                 "truncation undershoots); raise [grid] lmax or lower [initial.classical] kappa"), None
     if model_cause is not None:
         return model_cause, None
-    if getattr(state, "q_lm", None) is not None:
-        j, theta, phi = jacobian_minimum(grid, state.q_lm)
-        t_x = float("inf") if time is None else extrapolated_crossing(time, j, previous)
-        if j < JACOBIAN_LOW and t_x - (time or 0.0) <= CROSSING_HORIZON * (time or 0.0):
-            return (f"characteristics cross: min J = {j:.3g} at θ = {theta:.3f}, φ = "
-                    f"{phi:.3f}, falling to 0 at t ≈ {t_x:.3g} (extrapolated); neighbouring "
-                    "characteristics converge there, "
-                    "gradients steepen like 1/J, and the field model has no smooth solution "
-                    "once they meet. Raising lmax moves the stop only slightly; shorten "
-                    "t_end"), (j, theta, phi)
-        health = f" while the flow is smooth (min J = {j:.3g})"
-    else:
-        health = ""
+    if getattr(state, "q_lm", None) is None:
+        return under_resolution(lmax), None
+    j, theta, phi = jacobian_minimum(grid, state.q_lm)
+    now = time or 0.0
+    if previous is not None and previous[1] > JACOBIAN_LOW and previous[1] > 2 * j:
+        return (f"breakdown: min J fell from {previous[1]:.3g} at t = {previous[0]:.4g} to "
+                f"{j:.3g} at θ = {theta:.3f}, φ = {phi:.3f}: the velocity X itself is no longer "
+                "resolved (short-wave growth of its ħ-terms in the hybrid model, or "
+                "under-resolution), not a crossing of the field model's characteristics; "
+                "compare a lower and a higher [grid] lmax (a stop that comes earlier on the "
+                "finer grid is short-wave growth: raise [model] alpha)"), None
+    t_x = extrapolated_crossing(now, j, previous) if time is not None else float("inf")
+    if j < JACOBIAN_CONVERGED or (j < JACOBIAN_LOW and t_x - now <= CROSSING_HORIZON * now):
+        when = (f", falling to 0 at t ≈ {t_x:.3g} (extrapolated)" if np.isfinite(t_x)
+                else "")
+        return (f"characteristics cross: min J = {j:.3g} at θ = {theta:.3f}, φ = "
+                f"{phi:.3f}{when}; neighbouring characteristics converge there, gradients "
+                "steepen like 1/J, and the field model has no smooth solution once they meet. "
+                "Raising lmax moves the stop only slightly; shorten t_end"), (j, theta, phi)
+    return under_resolution(lmax, f" while the flow is smooth (min J = {j:.3g})"), None
+
+
+def under_resolution(lmax, health=""):
+    """The cause of a stop on a grid too coarse for a smooth solution, with its remedies."""
     return (f"under-resolution: fine structure reached the lmax = {lmax} grid scale{health}; "
-            "raise [grid] lmax, shorten [time] t_end, or set [solver] spectral_filter = true"), None
+            "raise [grid] lmax, shorten [time] t_end, or set [solver] spectral_filter = true")

@@ -205,8 +205,17 @@ def test_failure_causes_name_what_was_measured():
     cause, crossing = ch.failure_cause(g, low, iteration=5, time=2.0, previous=(1.9, j_low + 0.05))
     assert "characteristics cross" in cause and crossing[0] < ch.JACOBIAN_LOW
     assert f"t ≈ {2.0 + j_low / 0.5:.3g}" in cause  # J falls at 0.05 / 0.1 per unit time
+    # J < JACOBIAN_CONVERGED: a crossing whatever the trend
     cause, crossing = ch.failure_cause(g, low, iteration=5, time=2.0, previous=(1.0, j_low + 0.05))
+    assert "characteristics cross" in cause and crossing is not None
+    mid = State(healthy.rho_lm, p, _crossing_bump(g, (1, 0, 0), 0.7))
+    j_mid = ch.jacobian_minimum(g, mid.q_lm)[0]
+    assert ch.JACOBIAN_CONVERGED < j_mid < ch.JACOBIAN_LOW
+    cause, crossing = ch.failure_cause(g, mid, iteration=5, time=2.0, previous=(1.0, j_mid + 0.05))
     assert cause.startswith("under-resolution") and crossing is None  # J falls too slowly
+    cause, crossing = ch.failure_cause(g, mid, iteration=5, time=2.0, previous=(1.96, 0.8))
+    assert cause.startswith("breakdown") and crossing is None  # 0.8 → 0.3 in one interval
+    assert "fell from 0.8 at t = 1.96" in cause and "[model] alpha" in cause
     cause, _ = ch.failure_cause(g, low, iteration=5, model_cause=ch.SHORT_WAVE_CAUSE)
     assert cause.startswith("short-wave growth") and "regularization" in cause
     cause, _ = ch.failure_cause(g, low, iteration=0)
