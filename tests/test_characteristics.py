@@ -223,3 +223,31 @@ def test_failure_causes_name_what_was_measured():
     for state in (healthy, low):
         for it in (0, 5):
             assert "phase mixing" not in ch.failure_cause(g, state, iteration=it)[0]
+
+
+def test_reference_hamiltonians_of_the_other_cases_match_their_configs():
+    """The trajectory reference of the `cases` section integrates the H the runs solve:
+    its hand-written H(n) and ∇H(n) against the package's Hamiltonian of each config
+    (∇H by central differences of the package's values)."""
+    from spectral_qc.hamiltonians import Hamiltonian
+    from validation.studies import characteristics_cases as cc
+
+    rng = np.random.default_rng(3)
+    n = rng.normal(size=(3, 40))
+    n /= np.linalg.norm(n, axis=0)
+    for name, case in cc.CASES.items():
+        cfg = case["config"]("ehrenfest", 15)
+        ham = Hamiltonian.from_config(cfg["hamiltonian"]["terms"])
+
+        def h(m):
+            return np.moveaxis(ham.evaluate(m), -1, 0)  # (M, 2, 2)
+
+        assert np.allclose(h(n), case["h"](n), atol=1e-13), name
+        eps = 1e-6
+        for a in range(3):
+            d = np.zeros((3, 1))
+            d[a] = eps
+            fd = (h(n + d) - h(n - d)) / (2 * eps)
+            assert np.allclose(fd, case["grad_h"](n)[a], atol=1e-8), (name, a)
+        assert cfg["model"]["spin_magnitude"] == case["S"]
+        assert cfg["initial"]["quantum"]["bloch"] == list(case["bloch"])

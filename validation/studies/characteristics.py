@@ -311,6 +311,36 @@ SECTIONS = {"compare": compare, "stops": stops, "hybrid": hybrid, "liouville": l
             "method": method, "cases": cases}
 
 
+FIGURE = Path(__file__).resolve().parents[2] / "docs" / "figures" / "characteristics_jacobian.png"
+
+
+def figure(data, path=FIGURE):
+    """min J against time, solver (lmax 63) and trajectories, with the stops at every lmax."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    for ax, case in zip(axes, ("demo", "second")):
+        c = data["compare"][case]
+        ax.plot(c["times"], c["reference_min"], "k-", lw=1.5, label="trajectories (DOP853)")
+        ax.plot(c["times"], c["jacobian_min"], "C0--", lw=1.5,
+                label=f"solver q = ln J, lmax {c['lmax']}")
+        ax.axvline(c["first_crossing"], color="0.5", ls=":", lw=1)
+        for k, (lmax, mark) in enumerate(zip((31, 63, 127, 255), "os^D")):
+            stop = data["stops"].get(f"{case}/{lmax}/default", {}).get("stop")
+            if stop:
+                ax.plot(stop["time"], stop["jacobian_min"], mark, color=f"C{k + 1}", ms=6,
+                        label=f"stop at lmax {lmax}")
+        ax.set(title=f"{case} case: crossing at t = {c['first_crossing']:.2f}", xlabel="t",
+               ylabel="min J over the sphere", ylim=(-0.05, 1.05))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower left")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     fast = "--fast" in argv
@@ -323,6 +353,8 @@ def main(argv=None):
         print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
         if not fast:
             RESULTS.write_text(json.dumps(data, indent=1, default=float))
+    if not fast and {"compare", "stops"} <= set(data):
+        figure(data)
     return data
 
 

@@ -109,3 +109,37 @@ def cases(fast):
                                                  "wall_s": wall}
         out[name] = row
     return out
+
+
+def _cell(run):
+    stop = run["stop"]
+    if stop is None:
+        return "runs to t_end"
+    if run["verdict"] == "ConfigError":
+        return "refused at t = 0"
+    what = "crossing" if run["verdict"] == "crossing" else f"under-res. ({stop['quantity']})"
+    if "breakdown" in stop.get("message", ""):
+        what = f"breakdown ({stop['quantity']})"
+    return f"{stop['time']:.3g} {what} (J {stop['jacobian_min']:.2g})"
+
+
+def markdown_rows(section):
+    """Rows of the docs table (docs/stability.md §9.1) from the ``cases`` section."""
+    rows = []
+    for name, row in section.items():
+        t_x = row["reference_crossing"]
+        ref_txt = (f"{t_x:.3g}" if np.isfinite(t_x)
+                   else f"none by t = {row['t_end']:g} (min J {row['reference_min_J_at_t_end']:.2g})")
+        for kind in ("ehrenfest", "hybrid"):
+            cells = [_cell(row["runs"][f"{kind}/{lmax}"]) for lmax in LMAXES
+                     if f"{kind}/{lmax}" in row["runs"]]
+            rows.append(f"| {name} | {kind} | " + " | ".join(cells) + f" | {ref_txt} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    import json
+
+    from .characteristics import RESULTS
+
+    print(markdown_rows(json.loads(RESULTS.read_text())["cases"]))
