@@ -212,6 +212,23 @@ def structure_arrays(n: int, support: frozenset | None = None):
             np.array(c, dtype=np.int64), np.array(f, dtype=float))
 
 
+@functools.lru_cache(maxsize=None)
+def structure_products(n: int, support: frozenset | None = None):
+    """The bilinear form F(a, b) as single products: ``(A, B, C, F)`` with
+    ``F(a, b)_c = Σ_{e: C_e = c} F_e a_{A_e} b_{B_e}``, keeping only the products whose
+    b component is in ``support`` (None: all)."""
+    rows = []
+    for i, j, col in structure_constants(n):
+        for c, fc in col:
+            if support is None or j in support:
+                rows.append((i, j, c, fc))
+            if support is None or i in support:
+                rows.append((j, i, c, -fc))
+    a, b, c, f = zip(*rows) if rows else ((), (), (), ())
+    return (np.array(a, dtype=np.int64), np.array(b, dtype=np.int64),
+            np.array(c, dtype=np.int64), np.array(f, dtype=float))
+
+
 def support_of(b) -> frozenset:
     """The components of ``b`` ``(…, N², ...)`` (component axis ``-3`` for grid fields,
     else 0) that are not identically zero: ``frozenset`` of indices."""
@@ -266,7 +283,8 @@ def commutator_components(a, b, support=None):
 
 def _flat(a):
     """A C-contiguous float64 view (or copy) ``(n, npts)`` of components ``(n, ...)``."""
-    return np.ascontiguousarray(a, dtype=np.float64).reshape(a.shape[0], -1)
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    return a.reshape(a.shape[0], a[0].size if a.shape[0] else 0)
 
 
 def dot_components(a, b):

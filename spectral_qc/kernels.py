@@ -109,14 +109,14 @@ def commutator(a, b, I, J, C, F, out):
 
 
 @_jit
-def quantum_generator(rho, gr_t, gr_p, p, gp_t, gp_p, h_t, h_p, I, J, C, F, hbar, inv_s,
+def quantum_generator(rho, gr_t, gr_p, p, gp_t, gp_p, h_t, h_p, A, B, C, F, hbar, inv_s,
                       sqrt_n, out):
     """Hybrid ħ-part for general N (:func:`~spectral_qc.models.hybrid.quantum_generator_components`).
 
     With q_k = ∇_k p + (ϱ_k/2ϱ) p and c = F(q_θ, h_φ) − F(q_φ, h_θ):
-    g = −(ħ/S) c, g_0 = (ħ√N/2S) p·c (``sqrt_n`` = √N). Shapes: rho, gr_* (npts,);
-    p, gp_*, h_*, out (N², npts). The entries (I, J, C, F) may be restricted to those
-    with a non-zero component of h.
+    g = −(ħ/S) c, g_0 = (ħ√N/2S) p·c (``sqrt_n`` = √N). The bilinear form comes as single
+    products c_C += F q_A h_B (:func:`spectral_qc.hermitian.structure_products`, only
+    those with a non-zero h_B). Shapes: rho, gr_* (npts,); p, gp_*, h_*, out (N², npts).
     """
     n, npts = p.shape
     q_t = np.empty((n, BLOCK))
@@ -136,12 +136,13 @@ def quantum_generator(rho, gr_t, gr_p, p, gp_t, gp_p, h_t, h_p, I, J, C, F, hbar
                 qa[t] = ga[t] + wt[t] * w[t] * pa[t]
                 qb[t] = gb[t] + wp[t] * w[t] * pa[t]
         acc[:, :nb] = 0.0
-        _add_commutator(q_t, 0, h_p, s0, nb, I, J, C, F, acc)
-        for x in range(n):  # the second term enters with a minus sign
-            qx = q_p[x]
+        for e in range(A.shape[0]):
+            f = F[e]
+            qa, qb = q_t[A[e]], q_p[A[e]]
+            hp, ht = h_p[B[e], s0:s1], h_t[B[e], s0:s1]
+            ac = acc[C[e]]
             for t in range(nb):
-                qx[t] = -qx[t]
-        _add_commutator(q_p, 0, h_t, s0, nb, I, J, C, F, acc)
+                ac[t] += f * (qa[t] * hp[t] - qb[t] * ht[t])
         o0 = out[0, s0:s1]
         o0[:] = 0.0
         for a in range(1, n):
@@ -254,3 +255,49 @@ def conjugate_with(u_re, u_im, p, sym, diag_rows, diag, out):
                         ur, ui = u_re[j, l, s0:s1], u_im[j, l, s0:s1]
                         for t in range(nb):
                             od[t] += dj * (xr[t] * ur[t] + xi[t] * ui[t])
+
+
+# ------------------------------------------------------------ transport products
+@_jit
+def expectation_gradient(p, gk_t, gk_p, rows, out):
+    """out[k] = Σ_{a ∈ rows} p_a ∇_k k_a (Tr(P∇K) for the non-zero components ``rows``);
+    p, gk_* ``(n, npts)``, out ``(2, npts)``."""
+    npts = p.shape[1]
+    o_t, o_p = out[0], out[1]
+    for t in range(npts):
+        o_t[t] = 0.0
+        o_p[t] = 0.0
+    for r in range(rows.shape[0]):
+        a = rows[r]
+        pa, ga, gb = p[a], gk_t[a], gk_p[a]
+        for t in range(npts):
+            o_t[t] += pa[t] * ga[t]
+            o_p[t] += pa[t] * gb[t]
+
+
+@_jit
+def subtract_weighted_gradients(v, k, gp_t, gp_p, first):
+    """v[j] −= Σ_{a ≥ first} k_a ∇_j p_a, in place; v ``(2, npts)``, k, gp_* ``(n, npts)``."""
+    npts = v.shape[1]
+    v_t, v_p = v[0], v[1]
+    for a in range(first, k.shape[0]):
+        ka, ga, gb = k[a], gp_t[a], gp_p[a]
+        for t in range(npts):
+            v_t[t] -= ka[t] * ga[t]
+            v_p[t] -= ka[t] * gb[t]
+
+
+@_jit
+def transport_products(rho, x, gp_t, gp_p, rx, adv):
+    """rx = ϱX and adv[a−1] = X·∇p_a for a ≥ 1; rho ``(npts,)``, x, rx ``(2, npts)``,
+    gp_* ``(n, npts)``, adv ``(n − 1, npts)``."""
+    npts = rho.shape[0]
+    x_t, x_p = x[0], x[1]
+    r_t, r_p = rx[0], rx[1]
+    for t in range(npts):
+        r_t[t] = rho[t] * x_t[t]
+        r_p[t] = rho[t] * x_p[t]
+    for a in range(1, gp_t.shape[0]):
+        ga, gb, o = gp_t[a], gp_p[a], adv[a - 1]
+        for t in range(npts):
+            o[t] = x_t[t] * ga[t] + x_p[t] * gb[t]

@@ -122,7 +122,7 @@ def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_ma
         kernels.quantum_generator(
             np.ascontiguousarray(rho).reshape(-1), flat(grad_rho)[0], flat(grad_rho)[1],
             flat(p), flat(grad_p[0]), flat(grad_p[1]), flat(grad_h[0]), flat(grad_h[1]),
-            *hm.structure_arrays(hm.size_from_components(n2),
+            *hm.structure_products(hm.size_from_components(n2),
                                  None if support is None else frozenset(support)),
             float(hbar), 1.0 / spin_magnitude, float(np.sqrt(hm.size_from_components(n2))),
             g.reshape(n2, -1))
@@ -323,7 +323,8 @@ class Hybrid(Model):
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
         """Tr(P∇𝒦) = Tr(P∇H) (precomputed ∇H) + Tr(P∇G) (by the product rule, 2 transforms)."""
         g = self.quantum_part(f) if K is None else hm.to_components(K) - self.h
-        return expectation_gradient(f.p, self.grad_h) + self.product_rule_gradient(f, g)
+        return self.product_rule_gradient(f, g) + expectation_gradient(
+            f.p, self.grad_h, self.grad_h_rows)
 
     def energy_from_fields(self, f: Fields) -> float:
         """h (eq. 50), or h_α with the ħ-part evaluated at 𝒬 = S_α𝒫."""
