@@ -301,3 +301,24 @@ def transport_products(rho, x, gp_t, gp_p, rx, adv):
         ga, gb, o = gp_t[a], gp_p[a], adv[a - 1]
         for t in range(npts):
             o[t] = x_t[t] * ga[t] + x_p[t] * gb[t]
+
+
+@_jit
+def normalized_fields(q, gq_t, gq_p, rho_s, gr_t, gr_p, p_s):
+    """P̃ = 𝒬/ϱ̃ and ∇P̃ = (∇𝒬 − P̃∇ϱ̃)/ϱ̃ from the components of 𝒬 and their gradients
+    (:meth:`spectral_qc.models.regularizations.HeatKernel.quantum_fields_components`).
+
+    q, gq_* ``(n, npts)``; rho_s, gr_* ``(npts,)``; writes p_s ``(n, npts)`` and
+    overwrites gq_* with the components of ∇P̃.
+    """
+    npts = rho_s.shape[0]
+    inv = np.empty(npts)
+    for t in range(npts):
+        inv[t] = 1.0 / rho_s[t]
+    for a in range(q.shape[0]):
+        qa, pa, ga, gb = q[a], p_s[a], gq_t[a], gq_p[a]
+        for t in range(npts):
+            v = qa[t] * inv[t]
+            pa[t] = v
+            ga[t] = (ga[t] - v * gr_t[t]) * inv[t]
+            gb[t] = (gb[t] - v * gr_p[t]) * inv[t]
