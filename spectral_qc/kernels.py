@@ -55,29 +55,61 @@ def qubit_generator(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, out):
         out[3, t] = -hbar * c3
 
 
+#: Largest half angle for which :func:`qubit_rotate` uses its polynomials for sin and cos
+#: (Taylor to x¹³ and x¹²: truncation below 1e-19 relative there); above: ``math.sin``.
+SMALL_HALF_ANGLE = 0.25
+
+
+@_jit
+def _sin_cos_small(x):
+    """sin x and cos x for |x| ≤ :data:`SMALL_HALF_ANGLE` (Horner; first omitted terms
+    x¹⁵/15! and x¹⁴/14!, below 1e-19 relative). Vectorizes, unlike ``math.sin``."""
+    x2 = x * x
+    s = x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0 * (1.0 - x2 / 72.0 * (
+        1.0 - x2 / 110.0 * (1.0 - x2 / 156.0))))))
+    c = 1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0 * (
+        1.0 - x2 / 90.0 * (1.0 - x2 / 132.0)))))
+    return s, c
+
+
 @_jit
 def qubit_rotate(p, k, tau, out):
     """Rodrigues rotation of the Bloch vector (:func:`spectral_qc.hermitian._qubit_rotate`).
 
-    p, k : (4, npts); tau : float; out : (4, npts), written (p_0 copied).
+    p, k : (4, npts); tau : float; out : (4, npts), written (p_0 copied). When every half
+    angle |k⃗|τ/√2 is ≤ :data:`SMALL_HALF_ANGLE` (a first pass), sin and cos come from
+    :func:`_sin_cos_small` (a loop the compiler vectorizes), else from ``math``.
     """
     r = tau / math.sqrt(2.0)
+    kk = 0.0
     for t in range(p.shape[1]):
-        k1, k2, k3 = k[1, t], k[2, t], k[3, t]
-        p1, p2, p3 = p[1, t], p[2, t], p[3, t]
-        kn = math.sqrt(k1 * k1 + k2 * k2 + k3 * k3)
-        half = kn * r
-        s = math.sin(half)
-        c = math.cos(half)
-        inv = 1.0 / kn if kn > 0 else 0.0
-        s_k = 2.0 * s * c * inv
-        s2 = s * s
-        cos_phi = 1.0 - 2.0 * s2
-        c_k = 2.0 * s2 * inv * inv * (k1 * p1 + k2 * p2 + k3 * p3)
-        out[0, t] = p[0, t]
-        out[1, t] = (k2 * p3 - k3 * p2) * s_k + cos_phi * p1 + c_k * k1
-        out[2, t] = (k3 * p1 - k1 * p3) * s_k + cos_phi * p2 + c_k * k2
-        out[3, t] = (k1 * p2 - k2 * p1) * s_k + cos_phi * p3 + c_k * k3
+        kk = max(kk, k[1, t] * k[1, t] + k[2, t] * k[2, t] + k[3, t] * k[3, t])
+    if math.sqrt(kk) * abs(r) <= SMALL_HALF_ANGLE:
+        for t in range(p.shape[1]):
+            half = math.sqrt(k[1, t] * k[1, t] + k[2, t] * k[2, t] + k[3, t] * k[3, t]) * r
+            s, c = _sin_cos_small(half)
+            _rotate_point(p, k, s, c, out, t)
+    else:
+        for t in range(p.shape[1]):
+            half = math.sqrt(k[1, t] * k[1, t] + k[2, t] * k[2, t] + k[3, t] * k[3, t]) * r
+            _rotate_point(p, k, math.sin(half), math.cos(half), out, t)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _rotate_point(p, k, s, c, out, t):
+    """One point of :func:`qubit_rotate`: s, c = sin, cos of the half angle."""
+    k1, k2, k3 = k[1, t], k[2, t], k[3, t]
+    p1, p2, p3 = p[1, t], p[2, t], p[3, t]
+    kn = math.sqrt(k1 * k1 + k2 * k2 + k3 * k3)
+    inv = 1.0 / kn if kn > 0 else 0.0
+    s_k = 2.0 * s * c * inv
+    s2 = s * s
+    cos_phi = 1.0 - 2.0 * s2
+    c_k = 2.0 * s2 * inv * inv * (k1 * p1 + k2 * p2 + k3 * p3)
+    out[0, t] = p[0, t]
+    out[1, t] = (k2 * p3 - k3 * p2) * s_k + cos_phi * p1 + c_k * k1
+    out[2, t] = (k3 * p1 - k1 * p3) * s_k + cos_phi * p2 + c_k * k2
+    out[3, t] = (k1 * p2 - k2 * p1) * s_k + cos_phi * p3 + c_k * k3
 
 
 # ------------------------------------------------------------- general N (su(N))
