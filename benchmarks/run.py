@@ -221,7 +221,8 @@ def fit_exponents(rows, lo=127, hi=511):
 def markdown(rows, exps, meta):
     lines = [f"Run {meta['date']} on `{meta['machine']}`, {meta['cpus']} CPUs, "
              f"OMP_NUM_THREADS={meta['omp_num_threads']}, spectral_qc {meta['version']}, "
-             f"git {meta['git']}. Times: process CPU time, minimum over repeats; *pairs* = "
+             f"git {meta['git']}, load average {meta['load']}. Times: process CPU time, "
+             "minimum over repeats; *pairs* = "
              "time / time of one scalar synthesis+analysis pair on the same grid in the same "
              "process.",
              "",
@@ -389,6 +390,7 @@ def main(argv=None):
     args.pair_repeats = 20 if args.quick else 50
     args.budget = 3.0 if args.quick else 10.0
     rows = []
+    load_start = os.getloadavg()[0]
     for lmax in lmaxes:
         rows += bench_lmax(lmax, args)
     runs = [] if args.no_run else [whole_run()]
@@ -401,6 +403,7 @@ def main(argv=None):
                 machine=platform.node() or platform.machine(), cpus=os.cpu_count(),
                 omp_num_threads=os.environ.get("OMP_NUM_THREADS", "unset"),
                 version=getattr(spectral_qc, "__version__", "?"), git=git_rev(),
+                load=f"{load_start:.1f} → {os.getloadavg()[0]:.1f} (start → end)",
                 numpy=np.__version__, python=platform.python_version())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
