@@ -4,13 +4,17 @@ The isospectral rotation of the split-step integrators (docs/models.md) used to
 diagonalize K at every grid point (one LAPACK call per point). Here it is a truncated
 exponential series evaluated with whole-grid array operations, to round-off:
 
-* :func:`conjugate_series` (N ≤ 4): the rotation solves dp/dt = F(k, p) in the real
-  Hermitian-basis components (−i[K, P] = F(k, p)·E, :func:`~spectral_qc.hermitian.
+* :func:`conjugate_series` (used for every N > 2): the rotation solves dp/dt = F(k, p) in
+  the real Hermitian-basis components (−i[K, P] = F(k, p)·E, :func:`~spectral_qc.hermitian.
   commutator_components`), so p(τ) = exp(τ ad_K) p = Σ_j (τ^j/j!) F(k, ·)^j p, summed by
-  Horner's rule with one sparse commutator per term;
-* :func:`conjugate_taylor` (N > 4, where the structure constants are many): U by the
-  Taylor series of exp(−iτK̃) as batched N×N matrix products (scaling and squaring),
-  then U P U†.
+  Horner's rule with one sparse commutator per term (compiled,
+  :func:`spectral_qc.kernels.conjugate_series`, for grid fields);
+* :func:`conjugate_taylor`: U by the Taylor series of exp(−iτK̃) as batched N×N matrix
+  products (scaling and squaring), then U P U† (slower than the compiled series for
+  N = 4 and 8; kept as an independent method);
+* :func:`static_unitary` / :func:`conjugate_static`: a generator that does not change
+  (Ehrenfest): U from one ``eigh`` per point, cached by the integrator, then U P U† per
+  point (compiled).
 
 The number of terms comes from a bound on the whole grid: the traceless part K̃
 (the trace part only adds a phase) has ‖K̃‖₂ ≤ ‖K̃‖_F = |k⃗| (components orthonormal in
