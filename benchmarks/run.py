@@ -221,7 +221,8 @@ def fit_exponents(rows, lo=127, hi=511):
 def markdown(rows, exps, meta):
     lines = [f"Run {meta['date']} on `{meta['machine']}`, {meta['cpus']} CPUs, "
              f"OMP_NUM_THREADS={meta['omp_num_threads']}, spectral_qc {meta['version']}, "
-             f"git {meta['git']}. Times: process CPU time, minimum over repeats; *pairs* = "
+             f"git {meta['git']}, load average {meta['load']}. Times: process CPU time, "
+             "minimum over repeats; *pairs* = "
              "time / time of one scalar synthesis+analysis pair on the same grid in the same "
              "process.",
              "",
@@ -272,29 +273,34 @@ def whole_run():
 PROFILE_CATEGORIES = [
     ("transforms (shtns)", lambda f, n: "shtns" in f or "_shtns" in n),
     ("rotation U P U†", lambda f, n: "exponential.py" in f or n in (
-        "_qubit_rotate", "unitary_conjugate_components", "conjugate_components_with", "eigh")),
+        "_qubit_rotate", "unitary_conjugate_components", "conjugate_components_with", "eigh",
+        "qubit_rotate", "conjugate_series", "conjugate_with")),
     ("generator 𝒦 (ħ-part)", lambda f, n: n in (
         "quantum_generator_components", "qubit_quantum_generator", "commutator_components",
-        "_cross_minus_cross", "quantum_part", "generator_components")),
+        "_cross_minus_cross", "quantum_part", "generator_components", "qubit_generator",
+        "quantum_generator", "commutator", "quantum_fields_components", "normalized_fields")),
 ]
 
 
-def profile_steps(lmax, cases=(("hybrid", 2), ("hybrid", 4), ("hybrid", 8), ("ehrenfest", 2),
-                                ("ehrenfest", 4), ("ehrenfest", 8))):
-    """Where a Strang step's time goes (cProfile, own time by category), per case."""
+def profile_steps(lmax, cases=(("hybrid", 2), ("hybrid", 4), ("hybrid", 8), ("hybrid+hk", 2),
+                                ("ehrenfest", 2), ("ehrenfest", 4), ("ehrenfest", 8))):
+    """Where a Strang step's time goes (cProfile with the process CPU clock, own time by
+    category), per case (a label of CASES and N)."""
     import cProfile
     import pstats
 
     grid = SphereGrid(lmax)
     out = []
-    for kind, N in cases:
-        model = make_model(kind, grid, Hamiltonian(HAMILTONIANS[N]))
+    for label, N in cases:
+        kind, kw = next((c[1], c[3]) for c in CASES if c[0] == label and c[2] == N) \
+            if any(c[0] == label and c[2] == N for c in CASES) else (label, {})
+        model = make_model(kind, grid, Hamiltonian(HAMILTONIANS[N]), **kw)
         state = initial_state(grid, N)
         integ = make_integrator("strang", model)
         integ.step(state, 1e-3)
         best = None
         for _ in range(3):
-            pr = cProfile.Profile()
+            pr = cProfile.Profile(time.process_time)
             pr.enable()
             integ.step(state, 1e-3)
             pr.disable()
@@ -307,10 +313,10 @@ def profile_steps(lmax, cases=(("hybrid", 2), ("hybrid", 4), ("hybrid", 8), ("eh
         for (fname, _, name), v in st.items():
             cat = next((c for c, test in PROFILE_CATEGORIES if test(fname, name)), "rest")
             parts[cat] += v[2]
-        row = dict(lmax=lmax, model=kind, N=N, total_ms=1e3 * total,
+        row = dict(lmax=lmax, model=label, N=N, total_ms=1e3 * total,
                    parts_ms={k: 1e3 * v for k, v in parts.items()})
         out.append(row)
-        print(f"profile lmax {lmax} {kind} N={N}: " + ", ".join(
+        print(f"profile lmax {lmax} {label} N={N}: " + ", ".join(
             f"{k} {v:.1f} ms" for k, v in row["parts_ms"].items()), flush=True)
     return out
 
@@ -332,13 +338,13 @@ def markdown_profile(profile):
     if not profile:
         return ""
     cats = list(profile[0]["parts_ms"])
-    lines = ["", f"Where a Strang step's time goes (cProfile own time, ms and share, "
-             f"lmax {profile[0]['lmax']}):", "",
-             "| model | N | step ms | " + " | ".join(cats) + " |",
-             "|---|---:|---:|" + "---:|" * len(cats)]
+    lines = ["", "Where a Strang step's time goes (cProfile own time, ms and share; the "
+             "heat-kernel smoothing of the fields counts as generator):", "",
+             "| lmax | model | N | step ms | " + " | ".join(cats) + " |",
+             "|---:|---|---:|---:|" + "---:|" * len(cats)]
     for r in profile:
         t = r["total_ms"]
-        lines.append(f"| {r['model']} | {r['N']} | {t:.1f} | " + " | ".join(
+        lines.append(f"| {r['lmax']} | {r['model']} | {r['N']} | {t:.1f} | " + " | ".join(
             f"{r['parts_ms'][c]:.1f} ({100 * r['parts_ms'][c] / t:.0f} %)" for c in cats) + " |")
     return "\n".join(lines) + "\n"
 
@@ -374,7 +380,7 @@ def main(argv=None):
                     help="skip N = 8 cases above this lmax (default 127)")
     ap.add_argument("--no-run", action="store_true", help="skip the whole-run case (demo)")
     ap.add_argument("--no-profile", action="store_true", help="skip the step profile")
-    ap.add_argument("--profile-lmax", type=int, default=127)
+    ap.add_argument("--profile-lmax", type=int, nargs="+", default=[63, 127])
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--docs", default=str(ROOT / "docs" / "performance.md"))
@@ -384,10 +390,12 @@ def main(argv=None):
     args.pair_repeats = 20 if args.quick else 50
     args.budget = 3.0 if args.quick else 10.0
     rows = []
+    load_start = os.getloadavg()[0]
     for lmax in lmaxes:
         rows += bench_lmax(lmax, args)
     runs = [] if args.no_run else [whole_run()]
-    profile = [] if args.no_profile else profile_steps(args.profile_lmax)
+    profile = [] if args.no_profile else [r for lm in args.profile_lmax
+                                          for r in profile_steps(lm)]
     exps = fit_exponents(rows)
     for k, v in exps.items():
         print(f"exponent {k}: {v:.2f}")
@@ -395,6 +403,7 @@ def main(argv=None):
                 machine=platform.node() or platform.machine(), cpus=os.cpu_count(),
                 omp_num_threads=os.environ.get("OMP_NUM_THREADS", "unset"),
                 version=getattr(spectral_qc, "__version__", "?"), git=git_rev(),
+                load=f"{load_start:.1f} → {os.getloadavg()[0]:.1f} (start → end)",
                 numpy=np.__version__, python=platform.python_version())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

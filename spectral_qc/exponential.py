@@ -4,13 +4,17 @@ The isospectral rotation of the split-step integrators (docs/models.md) used to
 diagonalize K at every grid point (one LAPACK call per point). Here it is a truncated
 exponential series evaluated with whole-grid array operations, to round-off:
 
-* :func:`conjugate_series` (N ≤ 4): the rotation solves dp/dt = F(k, p) in the real
-  Hermitian-basis components (−i[K, P] = F(k, p)·E, :func:`~spectral_qc.hermitian.
+* :func:`conjugate_series` (used for every N > 2): the rotation solves dp/dt = F(k, p) in
+  the real Hermitian-basis components (−i[K, P] = F(k, p)·E, :func:`~spectral_qc.hermitian.
   commutator_components`), so p(τ) = exp(τ ad_K) p = Σ_j (τ^j/j!) F(k, ·)^j p, summed by
-  Horner's rule with one sparse commutator per term;
-* :func:`conjugate_taylor` (N > 4, where the structure constants are many): U by the
-  Taylor series of exp(−iτK̃) as batched N×N matrix products (scaling and squaring),
-  then U P U†.
+  Horner's rule with one sparse commutator per term (compiled,
+  :func:`spectral_qc.kernels.conjugate_series`, for grid fields);
+* :func:`conjugate_taylor`: U by the Taylor series of exp(−iτK̃) as batched N×N matrix
+  products (scaling and squaring), then U P U† (slower than the compiled series for
+  N = 4 and 8; kept as an independent method);
+* :func:`static_unitary` / :func:`conjugate_static`: a generator that does not change
+  (Ehrenfest): U from one ``eigh`` per point, cached by the integrator, then U P U† per
+  point (compiled).
 
 The number of terms comes from a bound on the whole grid: the traceless part K̃
 (the trace part only adds a phase) has ‖K̃‖₂ ≤ ‖K̃‖_F = |k⃗| (components orthonormal in
@@ -26,6 +30,8 @@ import math
 
 import numpy as np
 
+from . import hermitian as hm
+from . import kernels
 from .hermitian import _qubit_rotate, commutator_components, from_components, to_components
 
 #: Relative size of the first omitted series term (unit round-off).
@@ -68,6 +74,13 @@ def conjugate_series(p, k, tau):
     n_sub = max(1, math.ceil(x / SERIES_NORM_MAX))
     h = tau / n_sub
     m = series_terms(x / n_sub)
+    p, k = np.asarray(p, dtype=float), np.asarray(k, dtype=float)
+    if p.shape == k.shape and p.ndim >= 2:  # compiled, per block of points (same sums)
+        out = np.empty(p.shape)
+        kernels.conjugate_series(hm._flat(p), hm._flat(k), *hm.structure_arrays(
+            hm.size_from_components(p.shape[0])), float(h), m, n_sub if m else 0,
+            out.reshape(p.shape[0], -1))
+        return out
     s = np.array(p, dtype=float)
     for _ in range(n_sub if m else 0):
         q = s
@@ -144,7 +157,37 @@ def unitary_conjugate_components(p, k, tau):
 
 
 def conjugate_components(p, k, tau):
-    """U P U† in components for N > 2: the faster method for the size (by measurement,
-    docs/performance.md): the commutator series up to N = 4, batched Taylor above."""
-    n2 = p.shape[0]
-    return conjugate_series(p, k, tau) if n2 <= 16 else conjugate_taylor(p, k, tau)
+    """U P U† in components for N > 2: the compiled commutator series
+    (:func:`conjugate_series`; faster than the batched Taylor :func:`conjugate_taylor`
+    for N = 4 and 8 by measurement, docs/performance.md)."""
+    return conjugate_series(p, k, tau)
+
+
+def static_unitary(k, tau):
+    """U = exp(−iKτ) per point for a generator that does not change (Ehrenfest), in the
+    layout of :func:`conjugate_static`: ``(U.real, U.imag)``, each ``(N, N, npts)``.
+
+    One :func:`numpy.linalg.eigh` per point, done once per τ by the integrator.
+    """
+    u = hm.unitary_field(k, tau)  # (..., N, N)
+    n = u.shape[-1]
+    u = np.moveaxis(np.moveaxis(u, -1, 0), -1, 0).reshape(n, n, -1)
+    return np.ascontiguousarray(u.real), np.ascontiguousarray(u.imag)
+
+
+def conjugate_static(u, p):
+    """Components of U P U† for ``u`` from :func:`static_unitary` and components p
+    ``(N², ...)`` (compiled; the result equals :func:`~spectral_qc.hermitian.
+    conjugate_components_with` to round-off). p_0 is carried over."""
+    p = np.asarray(p, dtype=float)
+    pairs, diag_index, diag = hm._layout(hm.size_from_components(p.shape[0]))
+    out = np.empty(p.shape)
+    kernels.conjugate_with(u[0], u[1], hm._flat(p), _pairs_array(pairs),
+                           np.array(diag_index, dtype=np.int64), np.ascontiguousarray(diag),
+                           out.reshape(p.shape[0], -1))
+    out[0] = p[0]  # Tr(U P U†) = Tr P exactly
+    return out
+
+
+def _pairs_array(pairs):
+    return np.array(pairs, dtype=np.int64).reshape(-1, 4)

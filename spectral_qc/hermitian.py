@@ -22,6 +22,8 @@ import functools
 
 import numpy as np
 
+from . import kernels
+
 
 @functools.lru_cache(maxsize=None)
 def basis(n: int) -> np.ndarray:
@@ -194,6 +196,39 @@ def _structure_for_support(n: int, support: frozenset | None):
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=None)
+def structure_arrays(n: int, support: frozenset | None = None):
+    """:func:`structure_constants` as flat arrays for the compiled kernels.
+
+    Returns ``(I, J, C, F)`` (int64, int64, int64, float64), one entry per non-zero
+    F_C,IJ with I < J, so that ``F(a, b)_c = Σ_{e: C_e = c} F_e (a_I b_J − a_J b_I)``, in
+    the order of :func:`structure_constants`. ``support``: keep only the pairs with I or J
+    in it (the components of b that may be non-zero, :func:`support_of`).
+    """
+    rows = [(i, j, c, fc) for i, j, col in structure_constants(n)
+            if support is None or i in support or j in support for c, fc in col]
+    i, j, c, f = zip(*rows) if rows else ((), (), (), ())
+    return (np.array(i, dtype=np.int64), np.array(j, dtype=np.int64),
+            np.array(c, dtype=np.int64), np.array(f, dtype=float))
+
+
+@functools.lru_cache(maxsize=None)
+def structure_products(n: int, support: frozenset | None = None):
+    """The bilinear form F(a, b) as single products: ``(A, B, C, F)`` with
+    ``F(a, b)_c = Σ_{e: C_e = c} F_e a_{A_e} b_{B_e}``, keeping only the products whose
+    b component is in ``support`` (None: all)."""
+    rows = []
+    for i, j, col in structure_constants(n):
+        for c, fc in col:
+            if support is None or j in support:
+                rows.append((i, j, c, fc))
+            if support is None or i in support:
+                rows.append((j, i, c, -fc))
+    a, b, c, f = zip(*rows) if rows else ((), (), (), ())
+    return (np.array(a, dtype=np.int64), np.array(b, dtype=np.int64),
+            np.array(c, dtype=np.int64), np.array(f, dtype=float))
+
+
 def support_of(b) -> frozenset:
     """The components of ``b`` ``(…, N², ...)`` (component axis ``-3`` for grid fields,
     else 0) that are not identically zero: ``frozenset`` of indices."""
@@ -224,6 +259,10 @@ def commutator_components(a, b, support=None):
         out[3] = s * (a[1] * b[2] - a[2] * b[1])
         return out
     n = size_from_components(nn)
+    if a.shape == b.shape and a.ndim >= 2 and a.dtype == b.dtype == np.float64:
+        kernels.commutator(_flat(a), _flat(b), *structure_arrays(
+            n, None if support is None else frozenset(support)), _flat(out))
+        return out
     t, u = np.empty(shape), np.empty(shape)
     for i, j, kind, col in _structure_for_support(n, None if support is None
                                                   else frozenset(support)):
@@ -240,6 +279,12 @@ def commutator_components(a, b, support=None):
             np.multiply(t, fc, out=u)
             out[c] += u
     return out
+
+
+def _flat(a):
+    """A C-contiguous float64 view (or copy) ``(n, npts)`` of components ``(n, ...)``."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    return a.reshape(a.shape[0], a[0].size if a.shape[0] else 0)
 
 
 def dot_components(a, b):
@@ -291,6 +336,10 @@ def _qubit_rotate(p, k, tau):
     if p.ndim == 1 or k.ndim == 1:  # a single point: give it a grid axis
         return _qubit_rotate(p.reshape(4, -1), k.reshape(4, -1), tau).reshape(
             np.broadcast_shapes(p.shape, k.shape))
+    if p.shape == k.shape and p.dtype == k.dtype == np.float64:  # compiled, same result
+        out = np.empty(p.shape)
+        kernels.qubit_rotate(_flat(p), _flat(k), float(tau), out.reshape(4, -1))
+        return out
     k1, k2, k3 = k[1], k[2], k[3]
     p1, p2, p3 = p[1], p[2], p[3]
     kn = k1 * k1

@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import exponential as ex
-from . import hermitian as hm
 from .characteristics import log_jacobian_tendency
 from .errors import ConfigError
 from .sphere import exponential_filter
@@ -142,8 +141,8 @@ class SplitStep:
             if u is None:
                 if len(self._unitaries) >= 4:
                     self._unitaries.clear()
-                u = self._unitaries[tau] = hm.unitary_field(m.h, tau)
-            return with_p(hm.conjugate_components_with(u, p0))
+                u = self._unitaries[tau] = ex.static_unitary(m.h, tau)
+            return with_p(ex.conjugate_static(u, p0))
         f0 = m.fields(state)
         p0 = f0.p
 

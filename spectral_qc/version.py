@@ -10,7 +10,7 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 #: Distributions whose versions are recorded with every run (status.json).
-RECORDED = ("spectral_qc", "numpy", "scipy", "shtns", "xarray", "netCDF4", "h5netcdf")
+RECORDED = ("spectral_qc", "numpy", "scipy", "shtns", "numba", "xarray", "netCDF4", "h5netcdf")
 
 
 def versions() -> dict:

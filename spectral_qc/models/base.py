@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import hermitian as hm
+from .. import kernels
 from ..errors import ConfigError
 from ..sphere import integrate
 from ..states import State
@@ -84,9 +85,20 @@ class Fields:
         return np.stack([hm.from_components(self.grad_p[0]), hm.from_components(self.grad_p[1])])
 
 
-def expectation_gradient(p, grad_k):
-    """Σ_a p_a ∇k_a = Tr(P∇K) for components p ``(N², ...)`` and ∇k ``(2, N², ...)``."""
-    return np.einsum("a...,ka...->k...", p, grad_k)
+def expectation_gradient(p, grad_k, rows=None):
+    """Σ_a p_a ∇k_a = Tr(P∇K) for components p ``(N², ...)`` and ∇k ``(2, N², ...)``.
+
+    ``rows``: the components a where ∇k may be non-zero (int array; default all); grid
+    fields ``(N², nlat, nphi)`` go through the compiled kernel.
+    """
+    p = np.asarray(p)
+    if p.ndim != 3 or grad_k.shape[1:] != p.shape:
+        return np.einsum("a...,ka...->k...", p, grad_k)
+    rows = np.arange(p.shape[0], dtype=np.int64) if rows is None else rows
+    out = np.empty((2,) + p.shape[1:])
+    kernels.expectation_gradient(hm._flat(p), hm._flat(grad_k[0]), hm._flat(grad_k[1]), rows,
+                                 out.reshape(2, -1))
+    return out
 
 
 class ModelBase:
@@ -169,6 +181,8 @@ class Model(ModelBase):
         self.h = hm.to_components(self.H)
         self.h_lm = grid.analysis(self.h)
         self.grad_h = grid.gradient(self.h_lm)
+        #: components of ∇H that are not identically zero (few for few Pauli terms)
+        self.grad_h_rows = np.array(sorted(hm.support_of(self.grad_h)), dtype=np.int64)
 
     def __repr__(self):
         return (f"{type(self).__name__}(N={self.N}, hbar={self.hbar}, "
@@ -254,8 +268,8 @@ class Model(ModelBase):
         g = self.grid
         grad_pk = g.gradient(g.analysis(hm.dot_components(f.p, k)))
         first = 1 if f.trace_constant else 0  # ∇p_0 = 0
-        for a in range(first, k.shape[0]):
-            grad_pk -= k[a] * f.grad_p[:, a]
+        kernels.subtract_weighted_gradients(grad_pk.reshape(2, -1), hm._flat(k),
+                                            hm._flat(f.grad_p[0]), hm._flat(f.grad_p[1]), first)
         return grad_pk
 
     def generator(self, state: State) -> np.ndarray:
@@ -293,12 +307,16 @@ class Model(ModelBase):
         g = self.grid
         f = self.fields(state) if f is None else f
         x = self.velocity_from_fields(f)
-        s_lm, _ = g.vector_analysis(f.rho * x[0], f.rho * x[1])
+        rx = np.empty_like(x)  # ϱX, and X·∇p_a (a ≥ 1) in the same pass
+        adv = np.empty((f.p.shape[0] - 1,) + f.rho.shape)
+        kernels.transport_products(np.ascontiguousarray(f.rho, dtype=float).reshape(-1),
+                                   hm._flat(x), hm._flat(f.grad_p[0]),
+                                   hm._flat(f.grad_p[1]), rx.reshape(2, -1),
+                                   adv.reshape(adv.shape[0], rx[0].size))
+        s_lm, _ = g.vector_analysis(rx[0], rx[1])
         drho_lm = g.l * (g.l + 1) * s_lm  # −div = +l(l+1) S_lm
         if self.N == 1:
             return drho_lm, np.zeros_like(state.p_lm)
-        adv = x[0] * f.grad_p[0, 1:]
-        adv += x[1] * f.grad_p[1, 1:]
         dp_lm = np.zeros_like(state.p_lm)
         dp_lm[1:] = -g.analysis(adv)  # the identity component is constant (Tr P = 1)
         return drho_lm, dp_lm

@@ -20,7 +20,7 @@ class _StaticGenerator(Model):
         return self.h
 
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
-        return expectation_gradient(f.p, self.grad_h)
+        return expectation_gradient(f.p, self.grad_h, self.grad_h_rows)
 
 
 @register_model("ehrenfest")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import hermitian as hm
+from .. import kernels
 from ..sphere import integrate
 from ..errors import ConfigError
 from . import register_model
@@ -114,6 +115,19 @@ def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_ma
     -------
     g : (N², nlat, nphi) real
     """
+    n2 = p.shape[0]
+    if n2 > 4 and p.ndim == 3 and grad_h.shape == grad_p.shape:  # compiled (same formula)
+        g = np.empty(p.shape)
+        flat = hm._flat
+        kernels.quantum_generator(
+            np.ascontiguousarray(rho).reshape(-1), flat(grad_rho)[0], flat(grad_rho)[1],
+            flat(p), flat(grad_p[0]), flat(grad_p[1]), flat(grad_h[0]), flat(grad_h[1]),
+            *hm.structure_products(hm.size_from_components(n2),
+                                 None if support is None else frozenset(support)),
+            float(hbar), 1.0 / spin_magnitude, float(np.sqrt(hm.size_from_components(n2))),
+            g.reshape(n2, -1))
+        return g
+
     def comm(a, b):
         return hm.commutator_components(a, b, support)
 
@@ -157,6 +171,14 @@ def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar):
     Evaluated as c⃗ = b⃗ + p⃗ × l⃗ = q⃗_θ × ĥ_φ − q⃗_φ × ĥ_θ with q⃗_k = p⃗_k + (ϱ_k/2ϱ) p⃗,
     g⃗ = −ħ c⃗ and g_0 = (ħ/√2) p⃗·c⃗ (p⃗·(p⃗ × l⃗) = 0): one pair of cross products.
     """
+    if p.ndim == 3:  # compiled, the same arithmetic
+        g = np.empty(p.shape)
+        flat = hm._flat
+        gr = flat(grad_rho)
+        kernels.qubit_generator(np.ascontiguousarray(rho).reshape(-1), gr[0], gr[1], flat(p),
+                                flat(grad_p[0]), flat(grad_p[1]), flat(grad_h_scaled[0]),
+                                flat(grad_h_scaled[1]), float(hbar), g.reshape(4, -1))
+        return g
     hs_t, hs_p = grad_h_scaled[0], grad_h_scaled[1]
     pv = p[1:]
     inv = 0.5 / rho
@@ -301,7 +323,8 @@ class Hybrid(Model):
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
         """Tr(P∇𝒦) = Tr(P∇H) (precomputed ∇H) + Tr(P∇G) (by the product rule, 2 transforms)."""
         g = self.quantum_part(f) if K is None else hm.to_components(K) - self.h
-        return expectation_gradient(f.p, self.grad_h) + self.product_rule_gradient(f, g)
+        return self.product_rule_gradient(f, g) + expectation_gradient(
+            f.p, self.grad_h, self.grad_h_rows)
 
     def energy_from_fields(self, f: Fields) -> float:
         """h (eq. 50), or h_α with the ħ-part evaluated at 𝒬 = S_α𝒫."""

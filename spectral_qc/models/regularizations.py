@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..errors import ConfigError, SmoothedDensityLost
 from ..sphere import heat_kernel
 
@@ -97,7 +98,10 @@ class HeatKernel(Regularization):
 
     def _smooth(self, f_lm):
         """The smoothing operator on coefficients ``(..., nlm)``: exp(−α l(l+1))."""
-        return heat_kernel(self.grid, f_lm, self.alpha)
+        symbol = getattr(self, "_symbol", None)
+        if symbol is None:  # computed once (as heat_kernel computes it)
+            symbol = self._symbol = heat_kernel(self.grid, np.ones(self.grid.nlm), self.alpha)
+        return symbol * f_lm
 
     def quantum_fields_components(self, f, N):
         """(ϱ̃, ∇ϱ̃, p̃, ∇p̃) with p̃ the real components of P̃ (``2 + 3N²`` transforms;
@@ -123,12 +127,13 @@ class HeatKernel(Regularization):
             raise SmoothedDensityLost(f"{self.name}: the smoothed density ϱ̃ has min "
                                       f"{rho_s.min():.3g} ≤ 0 (alpha = {self.alpha})",
                                       quantity="smoothed_rho", value=float(rho_s.min()))
-        inv = 1.0 / rho_s
-        p_s = q * inv
-        grad_p_s = grad_q  # overwritten in place: (∇q − p̃∇ϱ̃)/ϱ̃
-        for k in range(2):
-            grad_p_s[k] -= p_s * grad_rho_s[k]
-            grad_p_s[k] *= inv
+        p_s = np.empty_like(q)
+        grad_p_s = grad_q  # overwritten in place: (∇q − p̃∇ϱ̃)/ϱ̃ (compiled, one pass)
+        nn, npts = q.shape[0], rho_s.size
+        kernels.normalized_fields(q.reshape(nn, npts), grad_q[0].reshape(nn, npts),
+                                  grad_q[1].reshape(nn, npts), rho_s.reshape(npts),
+                                  grad_rho_s[0].reshape(npts), grad_rho_s[1].reshape(npts),
+                                  p_s.reshape(nn, npts))
         return rho_s, grad_rho_s, p_s, grad_p_s
 
     def smooth_generator_components(self, g_comp):
@@ -166,4 +171,7 @@ class HyperHeatKernel(HeatKernel):
     keeps = ("mass", "energy", "eigenvalue Casimirs", "Berry Casimir", "positivity of ϱ and P")
 
     def _smooth(self, f_lm):
-        return hyper_heat_symbol(self.grid, self.alpha) * f_lm
+        symbol = getattr(self, "_hyper_symbol", None)
+        if symbol is None:
+            symbol = self._hyper_symbol = hyper_heat_symbol(self.grid, self.alpha)
+        return symbol * f_lm

@@ -28,6 +28,7 @@ import sys
 
 import numpy as np
 
+from ..allocator import retain_freed_memory
 from ..errors import ConfigError, NonFiniteState
 
 LMAX_MIN = 1
@@ -155,6 +156,7 @@ class SphereGrid:
         # machine spinning threads slow every transform by orders of magnitude
         # (docs/performance.md). Read once, when libgomp starts; an explicit setting wins.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        retain_freed_memory()  # reuse freed arrays: no page faults per step (issue 16)
         if nthreads is None:
             nthreads = 0 if "OMP_NUM_THREADS" in os.environ or lmax >= THREADS_LMAX else 1
         shtns = import_shtns()
