@@ -201,3 +201,29 @@ def test_simulate_mixes_multiplets_and_reports_status():
     sw = rp.schulten_wolynes(pair, ds.time.values, spin_rule="I",
                              nodes=(sim_nodes.nlat, sim_nodes.nphi))
     assert np.max(np.abs(rp.singlet_probability(ds).values - sw.values)) < 1e-10
+
+
+def test_schulten_wolynes_yield_closed_form_equals_quadrature_of_trace():
+    """The closed-form static yield = k∫P_S e^{−kt} of the SW trace (Simpson, long t)."""
+    pair = rp.RadicalPair(hyperfine=np.diag([0.4, 0.4, 1.3]), field=(0.5, 0.0, 0.2))
+    t = np.linspace(0.0, 40.0, 8001)
+    ps = rp.schulten_wolynes(pair, t, nodes=(24, 12))
+    from scipy.integrate import simpson
+    ref = simpson(ps.values * np.exp(-t), x=t)
+    got = rp.schulten_wolynes_yield(pair, 1.0, nodes=(24, 12))
+    assert abs(got - ref) < 1e-8
+    assert abs(got - rp.exact_yields(pair, 1.0)[0]) > 1e-3        # not the exact yield
+
+
+def test_mfe_sweep_cases_set_the_field_in_the_terms():
+    pair = rp.RadicalPair(hyperfine=1.0)
+    spec = rp.mfe_sweep(pair, [0.0, 2.0], kind="ehrenfest", t_end=1.0)
+    cases = spec["sweep"]["cases"]
+    assert [c["name"] for c in cases] == ["B=0", "B=2"]
+    h2 = load_config({**{k: v for k, v in spec.items() if k != "sweep"},
+                      "hamiltonian": {"terms": cases[1]["hamiltonian.terms"]}})
+    ref = rp.RadicalPair(hyperfine=1.0, field=(0, 0, 2.0)).hamiltonian(0.5 * np.array([0, 1.0, 0]))
+    got = h2.hamiltonian_operator().evaluate(np.array([[0.0], [1.0], [0.0]]))[:, :, 0]
+    assert np.max(np.abs(got - ref)) < 1e-14
+    with pytest.raises(ConfigError, match="count"):
+        rp.mfe_sweep(rp.RadicalPair(count=2), [1.0])

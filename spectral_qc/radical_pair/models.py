@@ -115,11 +115,24 @@ def schulten_wolynes(pair: RadicalPair, times, *, start="singlet", spin_rule="sq
         ``P_S`` over ``time``; attributes ``spin_rule``, ``nodes``.
     """
     t = np.asarray(times, dtype=float)
+    out = np.zeros(t.size)
+    for wj, coef, omega in _static_modes(pair, start, spin_rule, nodes):
+        for c0 in range(0, t.size, 256):
+            tt = t[c0:c0 + 256]
+            out[c0:c0 + 256] += wj * (np.exp(-1j * np.outer(tt, omega)) @ coef).real
+    return xr.DataArray(out, dims=("time",), coords={"time": t}, name="singlet_probability",
+                        attrs={"long_name": "singlet probability, static classical nucleus "
+                               "(Schulten-Wolynes)", "units": "1", "spin_rule": spin_rule,
+                               "nodes": list(map(int, nodes))})
+
+
+def _static_modes(pair, start, spin_rule, nodes):
+    """Per multiplet: ``(w_J, c, ω)`` with ``P_S(t) = Σ c e^{−iωt}`` over nodes and
+    eigenpairs of the static-nucleus Hamiltonians (flattened)."""
     n, w = sphere_nodes(nodes)
     rho0 = initial_density(start)
     ps = singlet_projector()
     A0, V = pair.electron_hamiltonian(), pair.hyperfine_operators()
-    out = np.zeros(t.size)
     for j, wj in pair.multiplets():
         s = classical_length(j, spin_rule)
         h = A0[None] + s * np.einsum("ap,aij->pij", n, V)       # (P, 4, 4)
@@ -128,14 +141,21 @@ def schulten_wolynes(pair: RadicalPair, times, *, start="singlet", spin_rule="sq
         p_e = np.einsum("pki,kl,plj->pij", U.conj(), ps, U)      # U† P_S U
         coef = np.einsum("pji,pij,p->pij", p_e, r0, w)            # Tr(P e^{-iEt} r e^{iEt})
         omega = e[:, :, None] - e[:, None, :]                      # (P, 4, 4)
-        coef, omega = coef.reshape(-1), omega.reshape(-1)
-        for c0 in range(0, t.size, 256):
-            tt = t[c0:c0 + 256]
-            out[c0:c0 + 256] += wj * (np.exp(-1j * np.outer(tt, omega)) @ coef).real
-    return xr.DataArray(out, dims=("time",), coords={"time": t}, name="singlet_probability",
-                        attrs={"long_name": "singlet probability, static classical nucleus "
-                               "(Schulten-Wolynes)", "units": "1", "spin_rule": spin_rule,
-                               "nodes": list(map(int, nodes))})
+        yield wj, coef.reshape(-1), omega.reshape(-1)
+
+
+def schulten_wolynes_yield(pair: RadicalPair, k, *, start="singlet", spin_rule="sqrt",
+                           nodes=(96, 8)) -> float:
+    """Exponential-model yield of the static classical nucleus, in closed form:
+    ``Φ_S = Σ c k²/(k² + ω²)`` over the modes of :func:`schulten_wolynes` (no truncation).
+
+    Parameters as in :func:`schulten_wolynes`; ``k`` > 0 (1/τ).
+    """
+    k = float(k)
+    if not (np.isfinite(k) and k > 0):
+        raise ConfigError(f"k = {k!r}: the recombination rate must be finite and > 0")
+    return float(sum(wj * np.sum(c * k ** 2 / (k ** 2 + om ** 2)).real
+                     for wj, c, om in _static_modes(pair, start, spin_rule, nodes)))
 
 
 def _output_times(t_end, output_every):
