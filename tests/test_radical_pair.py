@@ -72,6 +72,8 @@ def test_truncated_yield_differs_by_at_most_the_truncation_weight():
     y = rp.singlet_yield(rp.exact_solve(PAIR, t), 0.5)
     gap = closed_form_yield(1.0, 0.5, 0.5) - float(y)
     assert 0 < gap <= y.attrs["truncation_weight"]
+    assert rp.truncation_time(0.5, np.exp(-2.0)) == pytest.approx(4.0, rel=1e-15)
+    assert sq.radical_pair is rp
 
 
 def test_triplet_start_is_the_complement():

@@ -106,7 +106,7 @@ class RadicalPair:
     g: tuple = (G_ELECTRON, G_ELECTRON)
     exchange: float = 0.0
     dipolar: object = 0.0
-    _checked: dict = dc_field(default=None, repr=False, compare=False)
+    _checked: dict = dc_field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         A = _tensor(self.hyperfine, "hyperfine")
