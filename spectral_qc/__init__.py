@@ -13,12 +13,13 @@ from .result import Result
 from .simulation import Handler, Simulation
 from .stopping import StopCriteria
 from . import exact
+from . import radical_pair
 from .io import open_run
 from .sweep import open_sweep, sweep  # functions; the module: from spectral_qc.sweep import …
 
 __all__ = [
     "SphereGrid", "Simulation", "StopCriteria", "Result", "Handler",
-    "exact", "open_run", "open_sweep", "sweep",
+    "exact", "radical_pair", "open_run", "open_sweep", "sweep",
     "ConfigError", "InstabilityDetected", "NonFiniteState", "NumericalFailure",
     "PositivityLost", "SmoothedDensityLost", "SpectralQCError", "__version__",
 ]

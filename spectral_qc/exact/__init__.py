@@ -36,16 +36,27 @@ spin_matrices(spin), coherent_state(spin, center), total_hamiltonian(A0, A, spin
     The building blocks.
 vmf_mean_resultant(kappa)
     ``coth κ − 1/κ``, the length of ``⟨n⟩`` for a von Mises–Fisher density.
+solve_unpolarized(A0, A, rho_q0, spin, times, hbar=1.0, count=1, channels=None)
+    Maximally mixed spin(s) (κ = 0), ``count`` equivalent spins through their total-spin
+    multiplets, optional Haberkorn recombination channels.
+recombination_yields(A0, A, rho_q0, spin, channels, hbar=1.0, count=1)
+    Exact Haberkorn yields ``k_c ∫_0^∞ Tr(P_c ρ) dt`` (Sylvester equation).
+equivalent_multiplets(spin, count), multiplet_weights(spin, count)
+    The total-spin multiplets ``(J, m_J)`` and their weights ``m_J (2J+1)/(2I+1)^count``.
 
 Modules: :mod:`.spin` (spin algebra), :mod:`.solvers` (eigendecomposition and QuTiP),
-:mod:`.frontend` (from a run configuration).
+:mod:`.frontend` (from a run configuration), :mod:`.unpolarized` (κ = 0, equivalent
+spins, recombination).
 """
 
 from .frontend import linear_coefficients, solve
 from .solvers import solve_matrices, solve_qutip
+from .unpolarized import (equivalent_multiplets, multiplet_weights, recombination_yields,
+                          solve_unpolarized)
 from .spin import check_spin, coherent_state, spin_matrices, total_hamiltonian, vmf_mean_resultant
 
 __all__ = [
     "solve", "solve_matrices", "solve_qutip", "linear_coefficients", "spin_matrices",
     "coherent_state", "total_hamiltonian", "vmf_mean_resultant", "check_spin",
+    "solve_unpolarized", "recombination_yields", "equivalent_multiplets", "multiplet_weights",
 ]

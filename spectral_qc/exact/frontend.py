@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..hamiltonians import pauli_matrix
 from .solvers import _check_hermitian, solve_matrices, solve_qutip
 from .spin import check_spin
+from .unpolarized import solve_unpolarized
 
 
 def linear_coefficients(hamiltonian, *, rng=None, tol=1e-9):
@@ -155,13 +156,16 @@ def _output_times(t_end, output_every):
     return times
 
 
-def solve(config, spin, *, method="eig") -> xr.Dataset:
+def solve(config, spin, *, method="eig", count=1) -> xr.Dataset:
     """Exact N-level ⊗ spin-I dynamics for a run configuration (contract §5).
 
     ``sq.exact.solve(config, spin=I)``: the classical spin of the config is replaced by a
     quantum spin ``I`` (``n → Ĵ/I``, ``S = ħI``) starting in the spin-coherent state along
     ``[initial.classical].center``; the N-level system starts in ``[initial.quantum]``.
-    Output times are ``0, output_every, …, t_end``.
+    Output times are ``0, output_every, …, t_end``. With ``kappa = 0`` (the uniform
+    density) the spin starts maximally mixed instead, ``1/(2I+1)``, and ``count``
+    equivalent spins are allowed (:func:`solve_unpolarized`, through the total-spin
+    multiplets).
 
     Parameters
     ----------
@@ -171,7 +175,10 @@ def solve(config, spin, *, method="eig") -> xr.Dataset:
     spin : float
         Spin quantum number ``I`` (``2I`` a positive integer).
     method : {"eig", "qutip"}, optional
-        ``"eig"`` (default): :func:`solve_matrices`; ``"qutip"``: :func:`solve_qutip`.
+        ``"eig"`` (default): :func:`solve_matrices`; ``"qutip"``: :func:`solve_qutip`
+        (coherent start only).
+    count : int, optional
+        Number of equivalent spins ``I`` (default 1); more than one needs ``kappa = 0``.
 
     Returns
     -------
@@ -210,8 +217,18 @@ def solve(config, spin, *, method="eig") -> xr.Dataset:
             "counterpart is a single von_mises_fisher density (center, kappa = 2I)")
     center = np.asarray(cfg.initial.classical.center, dtype=float)
     rho_q0 = np.asarray(cfg.initial.quantum.density, dtype=complex)
-    fn = solve_matrices if method == "eig" else solve_qutip
-    ds = fn(A0, A, rho_q0, center, i_, times, hbar=hbar)
+    kappa0 = getattr(cfg.initial.classical, "kappa", None)
+    if kappa0 is not None and float(kappa0) == 0.0:
+        if method != "eig":
+            raise ConfigError("method = 'qutip' is for a coherent start; with "
+                              "initial.classical.kappa = 0 use method = 'eig'")
+        ds = solve_unpolarized(A0, A, rho_q0, i_, times, hbar=hbar, count=count)
+    elif count != 1:
+        raise ConfigError(f"count = {count!r} equivalent spins need the unpolarized start "
+                          f"initial.classical.kappa = 0 (got kappa = {kappa0!r})")
+    else:
+        fn = solve_matrices if method == "eig" else solve_qutip
+        ds = fn(A0, A, rho_q0, center, i_, times, hbar=hbar)
 
     try:
         from ..config import dumps_config

@@ -140,6 +140,13 @@ def _observables(states, weights, j_over_i, h_tot, N, M):
 
 
 def _prepare(A0, A, rho_q0, center, spin, times, hbar):
+    A0, A, rho_q0, i_, t, h, N = _prepare_common(A0, A, rho_q0, spin, times, hbar)
+    c = _check_center(center)
+    return A0, A, rho_q0, c, i_, t, h, N
+
+
+def _prepare_common(A0, A, rho_q0, spin, times, hbar):
+    """Checked ``(A0, A, rho_q0, I, times, hbar, N)`` (everything but the center)."""
     i_ = check_spin(spin)
     A0 = np.asarray(A0, dtype=complex)
     if A0.ndim != 2 or A0.shape[0] != A0.shape[1]:
@@ -151,10 +158,9 @@ def _prepare(A0, A, rho_q0, center, spin, times, hbar):
     A0 = _check_hermitian(A0, "A0")
     A = _check_hermitian(A, "A")
     rho_q0 = _check_density(rho_q0, N)
-    c = _check_center(center)
     t = _check_times(times)
     h = _check_hbar(hbar)
-    return A0, A, rho_q0, c, i_, t, h, N
+    return A0, A, rho_q0, i_, t, h, N
 
 
 
