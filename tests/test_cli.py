@@ -420,7 +420,7 @@ def test_run_then_extend_is_bit_identical(tmp_path, capsys, reference_run, first
 
 def test_sigint_to_a_process_then_resume(tmp_path):
     """A real Ctrl-C: SIGINT to a running spectral-qc process, exit 130, then resume."""
-    cfg = write_config(tmp_path / "c.toml", small_config(time={"t_end": 0.6, "dt": 0.002}))
+    cfg = write_config(tmp_path / "c.toml", small_config(time={"t_end": 0.9, "dt": 0.002}))
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "spectral_qc.cli"]
