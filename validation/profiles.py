@@ -142,7 +142,9 @@ def sibling(section, name):
 FULL["koopman"] = {
     "claim": {"lmaxes": [31, 47], "t_end": 20.0, "dt": 0.01, "every": 0.25,
               "hbar_check": {"case": "H0 = ½nz² + 0.3nx, H1 = 0.5nz + 0.35", "hbar": 0.5},
-              "liouville_check": {"lmax": 31, "t": 5.0}},
+              "liouville_check": {"lmax": 31, "t": 5.0},
+              "shell": {"lmax": 31, "delta": 0.02, "nodes": 12, "t_end": 5.0, "dt": 0.01,
+                        "every": 0.5}},
     "maps": {"t_end": 10.0, "dt": 0.01, "every": 0.25, "families": {
         "demo": {"couplings": [0.0, 0.25, 0.5, 1.0, 1.5, 2.0],
                  "hbar_over_S": [0.25, 0.5, 1.0, 2.0], "lmax": [47, 47, 47, 47],
@@ -164,7 +166,9 @@ FULL["koopman"] = {
 }
 FAST["koopman"] = {
     "claim": {"lmaxes": [23], "t_end": 2.0, "dt": 0.02, "every": 0.5, "hbar_check": None,
-              "liouville_check": {"lmax": 23, "t": 2.0}},
+              "liouville_check": {"lmax": 23, "t": 2.0},
+              "shell": {"lmax": 15, "delta": 0.02, "nodes": 10, "t_end": 3.0, "dt": 0.02,
+                        "every": 1.0}},
     "maps": {"t_end": 1.0, "dt": 0.02, "every": 0.5, "families": {
         "demo": {"couplings": [0.0, 1.0], "hbar_over_S": [0.5, 1.0], "lmax": [23, 23],
                  "checks": [], "setup": "demo, fast sizes"}}},

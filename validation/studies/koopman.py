@@ -278,8 +278,11 @@ def degree0_terms(terms):
 # ---------------------------------------------------------------------- study
 def compute(profile, log=print):
     t0 = time.perf_counter()
+    from .koopman_shell import shell_check
+
     res = {"claim": claim_part(profile["claim"], log),
            "liouville_check": liouville_check(profile["claim"]),
+           "shell": shell_check(H0Q, profile["claim"]["shell"], center=CLAIM_CENTER),
            "maps": map_part(profile["maps"], log),
            "exact": exact_part(profile["exact"], log),
            "profile": {k: v for k, v in profile.items()}}
