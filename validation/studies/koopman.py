@@ -290,12 +290,13 @@ def compute(profile, log=print):
     return res
 
 
-def study(profile, figdir):
-    """The validation-runner entry point (validation/runner.py protocol)."""
+def study(profile, figdir, *, results=None):
+    """The validation-runner entry point (validation/runner.py protocol); ``results``: the
+    ``data`` of an earlier run (figures and tables only, nothing recomputed)."""
     from .koopman_report import markdown, rows
     from .koopman_figures import figures
 
-    res = compute(profile)
+    res = compute(profile) if results is None else results
     figs = figures(res, figdir)
     return {"title": "Koopman models: positivity of ρc and hybrid_kvh against exact dynamics",
             "about": markdown(res), "rows": rows(res), "data": res, "figures": figs}
@@ -339,10 +340,15 @@ def main(argv=None):
     ap.add_argument("--fast", action="store_true", help="small sizes (a few seconds)")
     ap.add_argument("--out", type=Path, default=None,
                     help="output directory (default validation/; --fast: out/koopman-fast/)")
+    ap.add_argument("--replot", action="store_true",
+                    help="redraw figures and tables from DIR/results/koopman.json")
     args = ap.parse_args(argv)
     out = args.out or (here.parent / "out" / "koopman-fast" if args.fast else here)
     (out / "results").mkdir(parents=True, exist_ok=True)
-    res = study(PROFILES["fast" if args.fast else "full"]["koopman"], out / "figures")
+    old = (json.loads((out / "results" / "koopman.json").read_text())["data"]
+           if args.replot else None)
+    res = study(PROFILES["fast" if args.fast else "full"]["koopman"], out / "figures",
+                results=old)
     (out / "results" / "koopman.json").write_text(
         json.dumps(jsonable(res), indent=1, default=str))
     (out / "results" / "koopman.md").write_text(res["about"])

@@ -46,8 +46,8 @@ def plot_maps(res):
         nm = map_grid(fam, "negative_mass", T)
         mn = map_grid(fam, "rho_c_min", T)
         for a, data, title, norm_lbl in (
-                (row_[0], np.log10(np.maximum(nm, 1e-16)), "log₁₀ max ∫max(−ρc,0) dA",
-                 "log₁₀ negative mass (fraction of mass 1)"),
+                (row_[0], np.log10(np.maximum(nm, 1e-8)), "log₁₀ max ∫max(−ρc,0) dA",
+                 "log₁₀ negative mass (fraction of mass 1; 0 → −8)"),
                 (row_[1], np.sign(mn) * np.log10(1 + np.abs(mn) / 1e-3),
                  "min ρc (signed log scale)", "sign(m)·log₁₀(1 + |m|/10⁻³), m = min ρc (sr⁻¹)")):
             im = a.imshow(data, origin="lower", aspect="auto", cmap="viridis" if a is row_[0]
@@ -55,6 +55,8 @@ def plot_maps(res):
             if a is row_[1]:
                 v = np.nanmax(np.abs(data))
                 im.set_clim(-v, v)
+            else:
+                im.set_clim(-8, max(0.0, float(np.nanmax(data))))
             a.set_xticks(range(len(xs)), [f"{x:g}" for x in xs])
             a.set_yticks(range(len(gs)), [f"{g:g}" for g in gs])
             a.set(xlabel="ħ/S", ylabel="coupling g (scale of the n·σ term)",

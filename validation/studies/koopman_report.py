@@ -79,7 +79,7 @@ def claim_table(res):
     head = ("| case | model | L = n·∇H − H | " + " | ".join(f"min ρc, t ≤ {t:g}" for t in ts)
             + " | " + " | ".join(f"∫max(−ρc,0), t ≤ {t:g}" for t in ts)
             + (f" | same at lmax {Ls[0]} | " if len(Ls) > 1 else " | ")
-            + f"tail(t_end) | sign kept |")
+            + "tail(t_end) | sign kept |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for label, c in res["claim"].items():
         r = c["runs"][str(L)]
