@@ -64,8 +64,11 @@ def plot_maps(res):
             for i in range(len(gs)):
                 for j in range(len(xs)):
                     val = nm[i, j] if a is row_[0] else mn[i, j]
+                    dark = a is row_[0] and data[i, j] < -3
                     a.text(j, i, f"{val:.2g}", ha="center", va="center", fontsize=7,
-                           color="w" if a is row_[0] else "k")
+                           color="w" if dark else "k",
+                           bbox=dict(boxstyle="round,pad=0.1", fc="w", ec="none", alpha=0.6)
+                           if not dark else None)
             for c in fam["cells"]:
                 if c["run"]["spectral_tail"][-1] > 1e-6:
                     i, j = gs.index(c["g"]), xs.index(c["hbar_over_S"])
@@ -85,12 +88,14 @@ def plot_exact(res, key):
     for a, s in zip(axes[0], spins):
         e = res["exact"][s]
         for k, m in e["models"].items():
-            y = np.abs(m[key]) if key == "purity_error" else m[key]
-            a.plot(m["time"], y, color=COLORS[k], label=MODEL_LABELS[k])
+            y = np.abs(m[key]) if key == "purity_error" else np.asarray(m[key])
+            a.plot(m["time"][1:], y[1:], color=COLORS[k], label=MODEL_LABELS[k])  # t > 0
             if m["stopped"]:
                 a.plot(m["time"][-1], y[-1], "x", color=COLORS[k], ms=8)
         a.set_yscale("log")
         a.set(title=f"I = {s}", xlabel="t")
+        if key == "purity_error":
+            a.set_ylim(1e-5, 1)
         a.grid(alpha=0.3)
     axes[0][0].set_ylabel(r"$\frac{1}{2}\|\hat\rho_q - \hat\rho_q^{exact}\|_1$"
                           if key == "trace_distance" else

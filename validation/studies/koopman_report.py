@@ -57,9 +57,14 @@ def rows(res):
                            f"min ρc = {mn:.3g}, ∫max(−ρc, 0) = {nm:.3g}", "informative", None,
                            value=nm))
     for s, e in res["exact"].items():
-        td0 = max(m["trace_distance"][0] for m in e["models"].values())
-        out.append(row(f"(c) I = {s}: trace distance at t = 0 (all four models)",
-                       f"{td0:.1e}", "≤ 1e-12", td0 <= 1e-12, value=td0, limit=1e-12))
+        for group, tol, why in (
+                (("ehrenfest", "hybrid"), 1e-12, ""),
+                (("hybrid_kvh", "hybrid_kvh_deg0"), 1e-11,
+                 " (ρ̂q(0) = ρ0 ∫‖P_lmax √ϱ0‖² dA: the truncated √ϱ0 of κ = 100 with the 1e-5 "
+                 "background loses 2.5e-12 of its norm at lmax 63)")):
+            td0 = max(e["models"][k]["trace_distance"][0] for k in group if k in e["models"])
+            out.append(row(f"(c) I = {s}: trace distance at t = 0, {' and '.join(group)}{why}",
+                           f"{td0:.1e}", f"≤ {tol:g}", td0 <= tol, value=td0, limit=tol))
         dtr = float(np.max(np.abs(np.asarray(e["exact"]["trace"]) - 1)))
         out.append(row(f"(c) I = {s}: exact reference keeps Tr ρ̂q = 1", f"{dtr:.1e}",
                        "≤ 1e-12", dtr <= 1e-12, value=dtr, limit=1e-12))
