@@ -349,10 +349,13 @@ def main(argv=None):
            if args.replot else None)
     res = study(PROFILES["fast" if args.fast else "full"]["koopman"], out / "figures",
                 results=old)
-    (out / "results" / "koopman.json").write_text(
-        json.dumps(jsonable(res), indent=1, default=str))
+    (out / "results" / "koopman.json").write_text(json.dumps(jsonable(res), default=str))
     (out / "results" / "koopman.md").write_text(res["about"])
-    update_report(out / "REPORT.md", res["title"], res["about"], res["figures"], out)
+    summary = "\n".join(["| claim | measured | tolerance | pass |", "|---|---|---|---|"] + [
+        f"| {r['claim']} | {r['measured']} | {r['tolerance']} | "
+        f"{ {True: '✅', False: '❌', None: '—'}[r['passed']]} |" for r in res["rows"]])
+    update_report(out / "REPORT.md", res["title"], summary + "\n\n" + res["about"],
+                  res["figures"], out)
     if not args.fast and args.out is None:
         docs = here.parent / "docs" / "figures"
         for f in res["figures"]:
