@@ -33,8 +33,6 @@ from spectral_qc.sphere import SphereGrid, integrate
 from spectral_qc.states import bloch_density, von_mises_fisher
 from spectral_qc.wavestates import koopman_initial_wave
 
-from ..report import row
-
 R = "sqrt(nx**2+ny**2+nz**2)"
 H0Q = "0.5*nz**2 + 0.3*nx"
 #: The claim's Hamiltonians: label → (kind, terms, what L = n·∇H − H is).
@@ -367,8 +365,7 @@ def main(argv=None):
 
 
 __all__ = ["study", "compute", "wave_run", "claim_part", "map_part", "exact_part",
-           "liouville_check", "linear_rotation_reference", "degree0_terms", "CLAIM_CASES",
-           "row"]
+           "liouville_check", "linear_rotation_reference", "degree0_terms", "CLAIM_CASES"]
 
 
 if __name__ == "__main__":

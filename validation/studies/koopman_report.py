@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..report import row
-from .koopman import at, map_grid, worst
+from .koopman import CLAIM_CENTER, at, map_grid, worst
 
 MODEL_LABELS = {"ehrenfest": "Ehrenfest", "hybrid": "hybrid (heat kernel α = 0.01)",
                 "hybrid_kvh": "hybrid_kvh, H as written (L = −¼σz)",
@@ -167,7 +167,7 @@ def markdown(res):
         f"results). Wall time {res['wall_s']:.0f} s. RK4, dt = {p['claim']['dt']:g} "
         "((a), (b)); ρc is the sphere density ‖Υ‖² + ħ Im{Υ†, Υ} (docs/numerics.md), in "
         "units of probability per steradian, total mass 1.",
-        f"### (a) The claim: H = H0(n)·1 + H1(n)σz, vMF κ = 2 at {tuple(CLAIM_CENTER_TXT)}, "
+        f"### (a) The claim: H = H0(n)·1 + H1(n)σz, vMF κ = 2 at {tuple(CLAIM_CENTER)}, "
         f"Bloch x̂, ħ = S = 1, to t = {p['claim']['t_end']:g}, lmax {p['claim']['lmaxes'][-1]}",
         claim_table(res),
         f"Analytic control (H = n·B, L = 0): ρc equals the rotated ϱ0 to {lc['rel_diff']:.1e} "
@@ -179,8 +179,6 @@ def markdown(res):
         "### (c) Against exact qubit ⊗ spin-I dynamics (validation/exact_comparison's case)",
         exact_table(res)])
 
-
-CLAIM_CENTER_TXT = (0.48, 0.36, 0.8)
 
 
 def hbar_note(res):
