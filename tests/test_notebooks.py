@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = {"01_quickstart.ipynb", "02_ehrenfest_vs_hybrid_vs_exact.ipynb",
-            "03_invariants_and_positivity.ipynb", "04_stability.ipynb"}
+            "03_invariants_and_positivity.ipynb", "04_stability.ipynb",
+            "05_koopman_models.ipynb"}
 #: Per-notebook limit (fast mode targets < 1 min; generous for a loaded 2-core machine).
 CELL_TIMEOUT = 300
 

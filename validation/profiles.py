@@ -137,3 +137,41 @@ def sibling(section, name):
         if any(v is section for v in prof.values()):
             return prof[name]
     raise KeyError(f"no profile contains this section (looking for {name!r})")
+
+# Koopman models (issue 15, validation/studies/koopman.py); --fast runs a subset
+FULL["koopman"] = {
+    "claim": {"lmaxes": [31, 47], "t_end": 20.0, "dt": 0.01, "every": 0.25,
+              "hbar_check": {"case": "H0 = ½nz² + 0.3nx, H1 = 0.5nz + 0.35", "hbar": 0.5},
+              "liouville_check": {"lmax": 31, "t": 5.0},
+              "shell": {"lmax": 31, "delta": 0.02, "nodes": 12, "t_end": 5.0, "dt": 0.01,
+                        "every": 0.5}},
+    "maps": {"t_end": 10.0, "dt": 0.01, "every": 0.25, "families": {
+        "demo": {"couplings": [0.0, 0.25, 0.5, 1.0, 1.5, 2.0],
+                 "hbar_over_S": [0.25, 0.5, 1.0, 2.0], "lmax": [47, 47, 47, 47],
+                 "checks": [[1.0, 0.25, 63], [2.0, 1.0, 63]],
+                 "setup": "H = (½nz² + 0.3nx)·1 + g·½n·σ + 0.35σz, S = 1, ħ varied, "
+                          "vMF κ = 2 at ẑ, Bloch x̂"},
+        "exact": {"couplings": [0.0, 0.5, 1.0, 2.0],
+                  "hbar_over_S": [1.0, 0.5, 0.2, 0.1, 0.05], "lmax": [23, 23, 23, 31, 47],
+                  "checks": [[2.0, 0.1, 47]],
+                  "setup": "H = g·½n·σ + ¼σz + 0.3nz·1 as written (L = −¼σz), ħ = 1, "
+                           "S = I = (ħ/S)⁻¹, vMF κ = 2I at (1, 0, 1)/√2, Bloch x̂"},
+        "exact_deg0": {"couplings": [0.0, 0.5, 1.0, 2.0],
+                       "hbar_over_S": [1.0, 0.5, 0.2, 0.1, 0.05], "lmax": [23, 23, 23, 31, 47],
+                       "checks": [[2.0, 0.1, 47]],
+                       "setup": "the same H written homogeneous of degree 0 (linear "
+                                "coefficients divided by |n|: L = −H)"}}},
+    "exact": {"spins": [5, 10, 20, 50], "t_end": 10.0, "dt": 0.1, "output_every": 0.2,
+              "table_times": [1.0, 2.0, 5.0, 10.0]},
+}
+FAST["koopman"] = {
+    "claim": {"lmaxes": [23], "t_end": 2.0, "dt": 0.02, "every": 0.5, "hbar_check": None,
+              "liouville_check": {"lmax": 23, "t": 2.0},
+              "shell": {"lmax": 15, "delta": 0.02, "nodes": 10, "t_end": 3.0, "dt": 0.02,
+                        "every": 1.0}},
+    "maps": {"t_end": 1.0, "dt": 0.02, "every": 0.5, "families": {
+        "demo": {"couplings": [0.0, 1.0], "hbar_over_S": [0.5, 1.0], "lmax": [23, 23],
+                 "checks": [], "setup": "demo, fast sizes"}}},
+    "exact": {"spins": [5], "t_end": 1.0, "dt": 0.1, "output_every": 0.2,
+              "table_times": [0.2, 1.0]},
+}

@@ -38,9 +38,10 @@ STUDIES = {
     "decoherence": "validation.studies.decoherence:decoherence_study",
     "stability": "validation.stability:study",
     "exact_comparison": "validation.exact_comparison:study",
+    "koopman": "validation.studies.koopman:study",
 }
 #: The long studies: ``--fast`` leaves them out unless asked (``--external``, ``--only``).
-EXTERNAL = ("stability", "exact_comparison")
+EXTERNAL = ("stability", "exact_comparison", "koopman")
 
 
 def _load(spec):
