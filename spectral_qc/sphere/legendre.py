@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.fft as _fft
 
 from ..errors import ConfigError
 
@@ -176,7 +177,7 @@ class FactorGrid:
             else:
                 F.real[:, :, m, :] = 0.5 * ya
                 F.imag[:, :, m, :] = 0.5 * yb
-        return np.fft.irfft(F, n=self.nphi, axis=2, norm="forward")
+        return _fft.irfft(F, n=self.nphi, axis=2, norm="forward")
 
     def analyse(self, f, kind="value", out=None):
         """Coefficients ``(pre, ncoef, post)`` of grid fields ``(pre, nlat, nphi, post)``.
@@ -186,7 +187,7 @@ class FactorGrid:
         the result is added to it.
         """
         pre, _, _, post = f.shape
-        X = np.fft.rfft(f, axis=2)
+        X = _fft.rfft(f, axis=2)
         if out is None:
             out = np.zeros((pre, self.ncoef, post))
         tables = self.anal_tables[kind]

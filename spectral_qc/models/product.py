@@ -1,0 +1,197 @@
+"""The transport core on a product of spheres: several classical spins (paper §4.4, eq. 55).
+
+The state is (ϱ, P) on (S²)^j (:class:`~spectral_qc.sphere.product.ProductGrid`), the
+velocity has one tangent pair per spin,
+
+.. math::
+
+    X = (X_1, …, X_j),\\qquad X_a = \\frac{1}{S_a} \\operatorname{Tr}(P ∇_a 𝒦) × n_a,
+
+and the equations are those of one spin, ∂tϱ = −div(ϱX) = −Σ_a div_a(ϱX_a),
+∂tP = −X·∇P − (i/ħ)[𝒦, P] with X·∇P = Σ_a X_a·∇_a P (eq. 55 with 𝒫 = ϱP). Only the
+geometry differs: :class:`ProductTransport` replaces the handful of methods of
+:class:`~spectral_qc.models.base.Model` that know the sphere (fields, velocity, transport,
+energy); the generators (𝒦 = H for Liouville and Ehrenfest), the rotation sub-flow and the
+splitting schemes (:mod:`spectral_qc.integrators`) are the one-spin code, unchanged.
+
+Arrays: spectral ``(..., ncoef)`` real, grid ``(..., *grid.shape)``, tangent ``(2j, ...)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import hermitian as hm
+from ..errors import ConfigError
+from ..sphere.product import _as_list
+from ..states import State
+from .base import Fields, trace_is_constant
+from .classical import Ehrenfest, Liouville
+
+
+class ProductTransport:
+    """Mixin: the product-space geometry of :class:`~spectral_qc.models.base.Model`.
+
+    Parameters
+    ----------
+    grid : ProductGrid
+    hamiltonian : ProductHamiltonian (``.N``, ``.evaluate(grid.n)``)
+    hbar : float > 0
+    spin_magnitude : float or sequence of j floats > 0 — S_a of every classical spin
+
+    Attributes (beyond Model's)
+    ---------------------------
+    spin_magnitudes : tuple of j floats
+    grad_h : (2j, N², *shape) — the tangent gradients of H's components
+    """
+
+    def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
+        s = [float(x) for x in _as_list(spin_magnitude, grid.j, "model.spin_magnitude")]
+        if not all(x > 0 for x in s):
+            raise ConfigError(f"model.spin_magnitude = {spin_magnitude!r}: every S_a must be > 0")
+        super().__init__(grid, hamiltonian, hbar=hbar, spin_magnitude=s[0])
+        self.spin_magnitudes = tuple(s)
+        self._static_x = None  # X = X_H of a classical model (N = 1, 𝒦 = H): computed once
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(N={self.N}, hbar={self.hbar}, "
+                f"spin_magnitude={list(self.spin_magnitudes)}, lmax={list(self.grid.lmax)})")
+
+    # ----------------------------------------------------------------- fields
+    def fields(self, state: State, *, like: Fields | None = None) -> Fields:
+        """Grid fields (ϱ, ∇ϱ, P, ∇P); ∇ has 2j components (a tangent pair per spin)."""
+        g = self.grid
+        if like is not None:
+            rho = like.rho
+
+            def grad_rho():
+                return like.grad_rho
+        else:
+            rho = g.synthesis(state.rho_lm)
+
+            def grad_rho():
+                return g.gradient(state.rho_lm)
+        if self.N == 1:
+            p = np.ones((1,) + g.shape)
+            return Fields(rho, grad_rho, p, np.broadcast_to(0.0, (2 * g.j, 1) + g.shape),
+                          state.rho_lm, True)
+        p, constant = self.p_components(state)
+        first = 1 if constant else 0
+        grad_p = np.empty((2 * g.j,) + p.shape)
+        grad_p[:, :first] = 0.0
+        g._gradient_into(state.p_lm[first:], grad_p[:, first:])
+        return Fields(rho, grad_rho, p, grad_p, state.rho_lm, constant)
+
+    def p_components(self, state: State):
+        """Grid components of P ``(N², *shape)`` and whether Tr P is constant (then p_0 is
+        filled in from its constant mode without a transform)."""
+        g = self.grid
+        p_lm = state.p_lm
+        constant = trace_is_constant(p_lm[0])
+        first = 1 if constant else 0
+        p = np.empty((p_lm.shape[0],) + g.shape)
+        if constant:
+            p[0] = p_lm[0, 0] * g.constant_mode
+        p[first:] = g.synthesis(p_lm[first:])
+        return p, constant
+
+    # --------------------------------------------------------------- velocity
+    def velocity_from_fields(self, f: Fields, K=None) -> np.ndarray:
+        """X_a = (1/S_a) V_a × n_a with V = Tr(P∇𝒦); ``(2j, *shape)``."""
+        if K is None and "x" in f.cache:
+            return f.cache["x"]
+        if K is None and self.N == 1 and self.static_generator:
+            if self._static_x is None:
+                self._static_x = self.grid.cross_n(self.grad_h[:, 0], self.spin_magnitudes)
+            return self._static_x
+        x = self.grid.cross_n(self.expected_generator_gradient(f, K), self.spin_magnitudes)
+        if K is None:
+            f.cache["x"] = x
+        return x
+
+    def velocity(self, state: State) -> np.ndarray:
+        """X = (X_θ1, X_φ1, …, X_θj, X_φj), ``(2j, *shape)``."""
+        return self.velocity_from_fields(self.fields(state))
+
+    def _advection(self, x, grad_p):
+        """X·∇P for the traceless components: Σ_k x_k ∇_k p_{1:} ``(N²−1, *shape)``."""
+        adv = x[0] * grad_p[0, 1:]
+        for k in range(1, x.shape[0]):
+            adv += x[k] * grad_p[k, 1:]
+        return adv
+
+    # --------------------------------------------------------------- tendency
+    def transport_tendency(self, state: State, f: Fields | None = None):
+        """Spectral ``(−div(ϱX), −X·∇P)``: ``(ncoef,)`` and ``(N², ncoef)`` (component 0 zero)."""
+        g = self.grid
+        f = self.fields(state) if f is None else f
+        x = self.velocity_from_fields(f)
+        drho = -g.divergence(f.rho * x)
+        dp = np.zeros_like(state.p_lm)
+        if self.N > 1:
+            dp[1:] = -g.analysis(self._advection(x, f.grad_p))
+        return drho, dp
+
+    def spectral_tendency(self, state: State):
+        """Full tendency in spectral space: −div(ϱX) and −X·∇P − (i/ħ)[𝒦, P] (eq. 55)."""
+        g = self.grid
+        f = self.fields(state)
+        x = self.velocity_from_fields(f)
+        drho = -g.divergence(f.rho * x)
+        dp = np.zeros_like(state.p_lm)
+        if self.N > 1:
+            k = self.generator_components(f)
+            local = hm.commutator_components(k, f.p)[1:] / self.hbar
+            local -= self._advection(x, f.grad_p)
+            dp[1:] = g.analysis(local)
+        return drho, dp
+
+    # ----------------------------------------------------------------- energy
+    def energy_from_fields(self, f: Fields) -> float:
+        """h = ∫ ϱ Tr(P H) dA_1 … dA_j (paper eq. 50 without the ħ-term)."""
+        return float(self.grid.integrate(f.rho * hm.dot_components(f.p, self.h)))
+
+    def mass(self, state: State) -> float:
+        """∫ ϱ dA_1 … dA_j from the constant mode."""
+        return float(state.rho_lm[0] / self.grid.constant_mode)
+
+
+class ProductLiouville(ProductTransport, Liouville):
+    """Classical Liouville equation of j spins, ∂tϱ = {H, ϱ} = −Σ_a X_a·∇_a ϱ (§4.4 bracket)."""
+
+    name = "liouville"
+
+
+class ProductEhrenfest(ProductTransport, Ehrenfest):
+    """Ehrenfest model of j classical spins: 𝒦 = H, X_a = (1/S_a) Tr(P∇_a H) × n_a."""
+
+    name = "ehrenfest"
+
+
+# ------------------------------------------------------------------- states
+def von_mises_fisher_product(grid, centers, kappas):
+    """ϱ0 = Π_a C_a exp(κ_a (n_a·c_a − 1)), each factor normalized on its sphere (∫ = 1).
+
+    Parameters
+    ----------
+    centers : j vectors (3,), non-zero; kappas : j floats ≥ 0
+
+    Returns
+    -------
+    ndarray ``grid.shape``
+    """
+    rho = np.ones(())
+    for n, c, k in zip(grid.n, centers, _as_list(kappas, grid.j, "kappa")):
+        c = np.asarray(c, float) / np.linalg.norm(c)
+        norm = 1 / (4 * np.pi) if k == 0 else k / (2 * np.pi * (1 - np.exp(-2 * k)))
+        rho = rho * (norm * np.exp(k * (np.tensordot(c, n, axes=(0, 0)) - 1)))
+    return np.broadcast_to(rho, grid.shape)
+
+
+def product_state(grid, rho, density=None) -> State:
+    """State of grid values ϱ ``grid.shape`` and a uniform density matrix ``(N, N)``
+    (default the 1×1 identity: a classical model)."""
+    density = np.ones((1, 1)) if density is None else np.asarray(density, complex)
+    p_lm = np.zeros((density.shape[0] ** 2, grid.ncoef))
+    p_lm[:, 0] = hm.to_components(density) / grid.constant_mode
+    return State(grid.analysis(rho), p_lm)
