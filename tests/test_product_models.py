@@ -90,7 +90,6 @@ def test_uncoupled_spins_factorize_into_the_one_spin_solutions():
     a, b = pg.factors[0].from_sphere_coefficients(e.rho_lm), \
         pg.factors[1].from_sphere_coefficients(lv.rho_lm)
     ref = np.multiply.outer(a, b).ravel()
-    print("factorization", relative(s.rho_lm, ref))
     assert relative(s.rho_lm, ref) < 1e-11
     # P depends on n1 only and is the one-spin P: p(n1, n2) = p1(n1) ⊗ constant
     p1 = pg.factors[0].from_sphere_coefficients(e.p_lm)
@@ -114,7 +113,6 @@ def test_rigid_rotations_of_both_spins_move_the_vmf_product_rigidly():
             product_state(pg, von_mises_fisher_product(pg, [c1, c2], k)), dt, steps)
     t = dt * steps
     ref = von_mises_fisher_product(pg, [_rotate(b1, S[0], t, c1), _rotate(b2, S[1], t, c2)], k)
-    print("rigid", np.abs(pg.synthesis(s.rho_lm) - ref).max())
     assert np.abs(pg.synthesis(s.rho_lm) - ref).max() < 1e-10
 
 
@@ -152,7 +150,6 @@ def test_coupled_pair_matches_its_characteristics():
     for m, cc, kk in zip((m1, m2), c, k):
         cc = np.asarray(cc) / np.linalg.norm(cc)
         ref = ref * kk / (2 * np.pi * (1 - np.exp(-2 * kk))) * np.exp(kk * (cc @ m - 1))
-    print("characteristics", np.abs(rho[tuple(idx)] - ref).max())
     assert np.abs(rho[tuple(idx)] - ref).max() < 1e-9
 
 
@@ -176,7 +173,6 @@ def test_coupled_ehrenfest_energy_drift_falls_at_the_order_of_rk4():
     for scheme in ("strang", "yoshida4"):
         drift = [abs(model.energy(run(model, s0, 0.5 / n, n, scheme)) - e0) for n in (2, 4)]
         order = np.log2(drift[0] / drift[1])
-        print(scheme, drift, order)
         assert 3.7 < order < 6.5, (scheme, drift, order)
     assert abs(model.mass(run(model, s0, 0.1, 2)) - 1) < 1e-13
 
@@ -188,5 +184,4 @@ def test_coupled_ehrenfest_state_converges_at_second_order_with_strang():
     s = [run(model, s0, 0.5 / n, n) for n in (2, 4, 8)]
     for attr in ("rho_lm", "p_lm"):
         d = [np.abs(getattr(a, attr) - getattr(b, attr)).max() for a, b in zip(s, s[1:])]
-        print(attr, d, np.log2(d[0] / d[1]))
         assert 1.7 < np.log2(d[0] / d[1]) < 2.3, (attr, d)

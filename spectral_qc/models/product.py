@@ -52,6 +52,7 @@ class ProductTransport:
         super().__init__(grid, hamiltonian, hbar=hbar, spin_magnitude=s[0])
         self.spin_magnitudes = tuple(s)
         self._static_x = None  # X = X_H of a classical model (N = 1, 𝒦 = H): computed once
+        self.H = None  # kept as its real components h only (half the memory of the complex H)
 
     def __repr__(self):
         return (f"{type(self).__name__}(N={self.N}, hbar={self.hbar}, "
@@ -156,13 +157,20 @@ class ProductTransport:
         return float(state.rho_lm[0] / self.grid.constant_mode)
 
 
-class ProductLiouville(ProductTransport, Liouville):
+class _ProductStatic:
+    """𝒦 = H, given as the complex matrix field on request (it is stored as h only)."""
+
+    def generator_from_fields(self, f: Fields) -> np.ndarray:
+        return hm.from_components(self.h)
+
+
+class ProductLiouville(ProductTransport, _ProductStatic, Liouville):
     """Classical Liouville equation of j spins, ∂tϱ = {H, ϱ} = −Σ_a X_a·∇_a ϱ (§4.4 bracket)."""
 
     name = "liouville"
 
 
-class ProductEhrenfest(ProductTransport, Ehrenfest):
+class ProductEhrenfest(ProductTransport, _ProductStatic, Ehrenfest):
     """Ehrenfest model of j classical spins: 𝒦 = H, X_a = (1/S_a) Tr(P∇_a H) × n_a."""
 
     name = "ehrenfest"

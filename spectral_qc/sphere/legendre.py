@@ -161,6 +161,8 @@ class FactorGrid:
         kind: ``"value"`` f, ``"dtheta"`` ∂θf, ``"dphi"`` (1/sinθ)∂φf.
         """
         pre, _, post = c.shape
+        if post == 1:
+            return self._synthesize_last(c[:, :, 0], kind)[..., None]
         F = np.zeros((pre, self.nlat, self.nf, post), complex)
         tables = self.synth_tables[kind]
         for m, a, b in self.blocks:
@@ -187,6 +189,12 @@ class FactorGrid:
         the result is added to it.
         """
         pre, _, _, post = f.shape
+        if post == 1:
+            res = self._analyse_last(f[..., 0], kind)[..., None]
+            if out is None:
+                return res
+            out += res
+            return out
         X = _fft.rfft(f, axis=2)
         if out is None:
             out = np.zeros((pre, self.ncoef, post))
@@ -205,6 +213,51 @@ class FactorGrid:
             if m > 0:
                 out[:, b, :] += _left(tables[m], np.ascontiguousarray(Xm.imag))
         return out
+
+    # The factor's axes last (the last factor of a product): the batch is the long axis of
+    # every matrix product, and the Fourier coefficients are staged m-major (one contiguous
+    # block per order, complex numbers as interleaved real pairs), so that each order is one
+    # BLAS call on contiguous data and the FFT runs along the contiguous last axis.
+    def _synthesize_last(self, c, kind):
+        """``(pre, ncoef)`` → ``(pre, nlat, nphi)``."""
+        pre = c.shape[0]
+        ct = np.ascontiguousarray(c.T)  # (ncoef, pre)
+        F = np.zeros((self.nf, self.nlat, pre), complex)
+        Ff = F.view(np.float64)  # (nf, nlat, 2 pre): re, im interleaved
+        tables = self.synth_tables[kind]
+        for m, a, b in self.blocks:
+            if m == 0:
+                if kind != "dphi":
+                    F.real[0] = tables[0] @ ct[a]
+                continue
+            if kind == "dphi":  # i m (ya + i yb)/2 = (−m yb/2) + i (m ya/2)
+                pair = np.stack([ct[b] * (-0.5 * m), ct[a] * (0.5 * m)], axis=-1)
+            else:
+                pair = np.stack([ct[a] * 0.5, ct[b] * 0.5], axis=-1)
+            Ff[m] = tables[m] @ pair.reshape(pair.shape[0], 2 * pre)
+        F = np.ascontiguousarray(F.transpose(2, 1, 0))  # (pre, nlat, nf)
+        return _fft.irfft(F, n=self.nphi, axis=-1, norm="forward")
+
+    def _analyse_last(self, f, kind):
+        """``(pre, nlat, nphi)`` → ``(pre, ncoef)``."""
+        pre = f.shape[0]
+        X = _fft.rfft(f, axis=-1)[:, :, :self.lmax + 1]
+        Xt = np.ascontiguousarray(X.transpose(2, 1, 0))  # (nm, nlat, pre)
+        Xf = Xt.view(np.float64)  # (nm, nlat, 2 pre)
+        out = np.zeros((self.ncoef, pre))
+        tables = self.anal_tables[kind]
+        for m, a, b in self.blocks:
+            if kind == "dphi" and m == 0:
+                continue
+            z = (tables[m] @ Xf[m]).reshape(-1, pre, 2)  # (n, pre, re/im)
+            if kind == "dphi":  # −i m (ya + i yb)
+                out[a] = m * z[..., 1]
+                out[b] = -m * z[..., 0]
+            else:
+                out[a] = z[..., 0]
+                if m > 0:
+                    out[b] = z[..., 1]
+        return out.T
 
     def divergence(self, v_theta, v_phi):
         """Coefficients of div v for tangent fields ``(pre, nlat, nphi, post)`` each:
