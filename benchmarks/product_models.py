@@ -8,7 +8,7 @@ the same process. Per lmax (both factors the same), the case of docs/performance
 * ``ehrenfest``: ``fields`` + ``transport_tendency`` + ``generator_components`` (what one RK4
   stage needs, as benchmarks/run.py), N = 2, H = 0.8 n1·n2 + 0.6 n1x σx + 0.4 n1z σz + 0.3 σy;
 * ``step_peak_MB``: tracemalloc peak of one Ehrenfest Strang step (beyond the model and the
-  state), and ``model_MB``: the model's stored fields (h, ∇h);
+  state), and ``model_MB``: the model's stored fields (h and the non-zero parts of ∇h);
 * the cost exponent: a least-squares fit of log time against log lmax.
 
 Usage::
@@ -91,7 +91,7 @@ def step_memory(lmax):
     step.step(s, 0.01)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    model = m.h.nbytes + m.grad_h.nbytes
+    model = m.h.nbytes + sum(x.nbytes for x in m.grad_h_terms.values())
     return {"lmax": lmax, "step_peak_MB": peak / 2**20, "model_MB": model / 2**20,
             "total_MB": (peak + model) / 2**20}
 

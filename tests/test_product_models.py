@@ -185,3 +185,20 @@ def test_coupled_ehrenfest_state_converges_at_second_order_with_strang():
     for attr in ("rho_lm", "p_lm"):
         d = [np.abs(getattr(a, attr) - getattr(b, attr)).max() for a, b in zip(s, s[1:])]
         assert 1.7 < np.log2(d[0] / d[1]) < 2.3, (attr, d)
+
+
+def test_the_usage_example_runs_as_written():
+    """docs/usage.md, "Several classical spins": the example runs and keeps mass and energy."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "usage.md").read_text("utf-8")
+    section = text[text.index("## Several classical spins"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "usage.md", "exec"), {})
+    mass, drift = map(float, out.getvalue().split())
+    assert abs(mass - 1) < 1e-13 and abs(drift) < 1e-8

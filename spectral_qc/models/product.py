@@ -25,7 +25,7 @@ from .. import hermitian as hm
 from ..errors import ConfigError
 from ..sphere.product import _as_list
 from ..states import State
-from .base import Fields, trace_is_constant
+from .base import Fields, ModelBase, trace_is_constant
 from .classical import Ehrenfest, Liouville
 
 
@@ -42,17 +42,46 @@ class ProductTransport:
     Attributes (beyond Model's)
     ---------------------------
     spin_magnitudes : tuple of j floats
-    grad_h : (2j, N², *shape) — the tangent gradients of H's components
+    h : (N², *shape) — H's real components (H itself is not stored: ``H = None``)
+    grad_h_terms : dict (k, a) → array — the non-zero tangent gradient components k of h_a,
+        reduced along the factors h_a does not depend on (no full (2j, N², *shape) array)
     """
 
     def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
         s = [float(x) for x in _as_list(spin_magnitude, grid.j, "model.spin_magnitude")]
         if not all(x > 0 for x in s):
             raise ConfigError(f"model.spin_magnitude = {spin_magnitude!r}: every S_a must be > 0")
-        super().__init__(grid, hamiltonian, hbar=hbar, spin_magnitude=s[0])
+        ModelBase.__init__(self, grid, hamiltonian, hbar=hbar, spin_magnitude=s[0])
         self.spin_magnitudes = tuple(s)
-        self._static_x = None  # X = X_H of a classical model (N = 1, 𝒦 = H): computed once
+        self.h = hm.to_components(self.H)
         self.H = None  # kept as its real components h only (half the memory of the complex H)
+        self.h_lm = grid.analysis(self.h)
+        self.grad_h_terms = self._compact_gradients(self.h_lm)
+        self._static_x = None  # X = X_H of a classical model (N = 1, 𝒦 = H): computed once
+
+    def _compact_gradients(self, c):
+        """The non-zero tangent gradients of the fields ``c`` ``(K, ncoef)``: a dict
+        ``{(k, a): array}`` for gradient component k of field a, each array broadcastable to
+        the grid and reduced to size 1 along the factors the field does not depend on (all
+        its coefficients of degree l_b > 0 below 1e-12 relative; analysis round-off is
+        ~1e-14). One field at a time.
+        """
+        g = self.grid
+        out = {}
+        for a in range(c.shape[0]):
+            scale = max(1.0, np.abs(c[a]).max())
+            uses = [np.abs(c[a][g.degrees(b) > 0]).max(initial=0.0) > 1e-12 * scale
+                    for b in range(g.j)]
+            if not any(uses):
+                continue
+            grad = g.gradient(c[a])
+            index = tuple(ax for b in range(g.j)
+                          for ax in ((slice(None),) * 2 if uses[b] else (slice(0, 1),) * 2))
+            for b in range(g.j):
+                if uses[b]:
+                    for k in (2 * b, 2 * b + 1):
+                        out[(k, a)] = np.ascontiguousarray(grad[k][index])
+        return out
 
     def __repr__(self):
         return (f"{type(self).__name__}(N={self.N}, hbar={self.hbar}, "
@@ -97,13 +126,24 @@ class ProductTransport:
         return p, constant
 
     # --------------------------------------------------------------- velocity
+    def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
+        """Tr(P∇𝒦) ``(2j, *shape)``; for 𝒦 = H from the compact gradients of h."""
+        if K is not None or not self.static_generator:
+            return super().expected_generator_gradient(f, K)
+        out = np.zeros((2 * self.grid.j,) + self.grid.shape)
+        for (k, a), grad in self.grad_h_terms.items():
+            out[k] += f.p[a] * grad
+        return out
+
     def velocity_from_fields(self, f: Fields, K=None) -> np.ndarray:
         """X_a = (1/S_a) V_a × n_a with V = Tr(P∇𝒦); ``(2j, *shape)``."""
         if K is None and "x" in f.cache:
             return f.cache["x"]
         if K is None and self.N == 1 and self.static_generator:
             if self._static_x is None:
-                self._static_x = self.grid.cross_n(self.grad_h[:, 0], self.spin_magnitudes)
+                self._static_x = self.grid.cross_n(self.expected_generator_gradient(
+                    Fields(None, None, np.ones((1,) + self.grid.shape), None)),
+                    self.spin_magnitudes)
             return self._static_x
         x = self.grid.cross_n(self.expected_generator_gradient(f, K), self.spin_magnitudes)
         if K is None:

@@ -96,7 +96,10 @@ class HeatKernel(Regularization):
     needs_alpha = True
 
     def _smooth(self, f_lm):
-        """The smoothing operator on coefficients ``(..., nlm)``: exp(−α l(l+1))."""
+        """The smoothing operator on coefficients ``(..., nlm)``: exp(−α l(l+1)) (on a
+        product of spheres the grid's own, per factor)."""
+        if hasattr(self.grid, "heat_kernel"):
+            return self.grid.heat_kernel(f_lm, self.alpha)
         return heat_kernel(self.grid, f_lm, self.alpha)
 
     def quantum_fields_components(self, f, N):
@@ -109,8 +112,8 @@ class HeatKernel(Regularization):
         g = self.grid
         nn = f.p.shape[0]
         if f.trace_constant and f.rho_lm is not None:  # ϱ p_0 = p_0 ϱ: no analysis
-            q_lm = np.empty((nn, g.nlm), dtype=complex)
-            q_lm[0] = f.p[0, 0, 0] * f.rho_lm
+            q_lm = np.empty((nn,) + f.rho_lm.shape, dtype=f.rho_lm.dtype)
+            q_lm[0] = f.p[0].flat[0] * f.rho_lm
             q_lm[1:] = g.analysis(f.rho * f.p[1:])
         else:
             q_lm = g.analysis(f.rho * f.p)
@@ -126,7 +129,7 @@ class HeatKernel(Regularization):
         inv = 1.0 / rho_s
         p_s = q * inv
         grad_p_s = grad_q  # overwritten in place: (∇q − p̃∇ϱ̃)/ϱ̃
-        for k in range(2):
+        for k in range(grad_q.shape[0]):  # 2 tangent components per sphere
             grad_p_s[k] -= p_s * grad_rho_s[k]
             grad_p_s[k] *= inv
         return rho_s, grad_rho_s, p_s, grad_p_s
