@@ -83,6 +83,10 @@ def normalized_legendre(lmax: int, cos_theta):
     return p * scale, dp * scale
 
 
+#: Fields per call of the last-factor kernels: their Fourier temporaries stay a few MB.
+LAST_CHUNK = 512
+
+
 def _left(table, x):
     """table (r, k) applied to axis 1 of x (pre, k, post) → (pre, r, post), one BLAS call
     when post = 1 (the usual case of the last factor) or pre = 1."""
@@ -162,7 +166,15 @@ class FactorGrid:
         """
         pre, _, post = c.shape
         if post == 1:
-            return self._synthesize_last(c[:, :, 0], kind)[..., None]
+            out = np.empty((pre, self.nlat, self.nphi, 1))
+            for i in range(0, pre, LAST_CHUNK):
+                out[i:i + LAST_CHUNK, ..., 0] = self._synthesize_last(c[i:i + LAST_CHUNK, :, 0], kind)
+            return out
+        if pre > 1:  # one batch element at a time: the Fourier temporaries stay 1/pre the size
+            out = np.empty((pre, self.nlat, self.nphi, post))
+            for i in range(pre):
+                out[i] = self.synthesize(c[i:i + 1], kind)[0]
+            return out
         F = np.zeros((pre, self.nlat, self.nf, post), complex)
         tables = self.synth_tables[kind]
         for m, a, b in self.blocks:
@@ -190,14 +202,18 @@ class FactorGrid:
         """
         pre, _, _, post = f.shape
         if post == 1:
-            res = self._analyse_last(f[..., 0], kind)[..., None]
             if out is None:
-                return res
-            out += res
+                out = np.zeros((pre, self.ncoef, 1))
+            for i in range(0, pre, LAST_CHUNK):
+                out[i:i + LAST_CHUNK, :, 0] += self._analyse_last(f[i:i + LAST_CHUNK, ..., 0], kind)
             return out
-        X = _fft.rfft(f, axis=2)
         if out is None:
             out = np.zeros((pre, self.ncoef, post))
+        if pre > 1:  # one batch element at a time (smaller Fourier temporaries)
+            for i in range(pre):
+                self.analyse(f[i:i + 1], kind, out=out[i:i + 1])
+            return out
+        X = _fft.rfft(f, axis=2)
         tables = self.anal_tables[kind]
         for m, a, b in self.blocks:
             Xm = X[:, :, m, :]
