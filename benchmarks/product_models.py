@@ -9,6 +9,9 @@ the same process. Per lmax (both factors the same), the case of docs/performance
   stage needs, as benchmarks/run.py), N = 2, H = 0.8 n1·n2 + 0.6 n1x σx + 0.4 n1z σz + 0.3 σy;
 * ``step_peak_MB``: tracemalloc peak of one Ehrenfest Strang step (beyond the model and the
   state), and ``model_MB``: the model's stored fields (h and the non-zero parts of ∇h);
+* ``rss_step_MB``: the resident-set high-water mark of a fresh process that sets up the
+  model and makes one step (``rss_setup_MB`` without the step) — the memory the machine
+  must have (never-written zero pages, e.g. the trace component of ∇P, are not resident);
 * the cost exponent: a least-squares fit of log time against log lmax.
 
 Usage::
@@ -96,6 +99,26 @@ def step_memory(lmax):
             "total_MB": (peak + model) / 2**20}
 
 
+def step_rss(lmax):
+    """Resident-set high-water mark (MB) of a fresh process that builds the lmax × lmax
+    Ehrenfest model and state and makes one Strang step (everything: interpreter, model,
+    state, step), and of the same process without the step."""
+    import subprocess
+    import sys
+
+    code = ("import resource, sys; sys.path.insert(0, 'benchmarks'); import product_models as pm; "
+            "g = pm.ProductGrid([{L}, {L}]); m = pm.ehrenfest(g); "
+            "s = pm.product_state(g, pm.von_mises_fisher_product(g, pm.CENTERS, pm.KAPPAS), pm.P0); "
+            "{step}print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = {}
+    for key, step in (("rss_setup_MB", ""), ("rss_step_MB",
+                                              "pm.make_integrator('strang', m).step(s, 0.01); ")):
+        res = subprocess.run([sys.executable, "-c", code.format(L=lmax, step=step)],
+                             capture_output=True, text=True, check=True)
+        out[key] = float(res.stdout.split()[-1])
+    return out
+
+
 def exponent(rows, key):
     lm = np.log([r["lmax"] + 1 for r in rows])
     return float(np.polyfit(lm, np.log([r[key] for r in rows]), 1)[0])
@@ -110,7 +133,7 @@ def main(argv=None):
     rows = [tendencies(L, args.repeats) for L in args.lmax]
     for r in rows:
         r["ehrenfest_abs_ms"] = r["ehrenfest_pairs"] * r["pair_ms"]
-    mem = [step_memory(L) for L in args.memory]
+    mem = [{**step_memory(L), **step_rss(L)} for L in args.memory]
     res = {"tendencies": rows, "memory": mem}
     if len(rows) > 1:
         res["exponent_pair"] = exponent(rows, "pair_ms")

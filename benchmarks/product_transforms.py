@@ -12,7 +12,9 @@ one-sphere synthesis + analysis pair, for a batch of K fields at each lmax:
   the factor's axes last (batch in front) or first (batch behind), the two layouts a
   product transform uses.
 
-Also the full product pair (ProductGrid synthesis + analysis) at lmax L×L.
+Also the full product pair (ProductGrid synthesis + analysis) at lmax L×L, and the same
+pair made of shtns loops (``shtns_pair_ms``: conversions and transposes included; on the
+shtns grid, nlat ≥ 32, which is larger than the product grid's below lmax 21).
 
 Usage::
 
@@ -82,6 +84,27 @@ def product_pair(lmax, repeats=3):
             "one_sphere_pairs": g.spec_shape[0] + g.shape[2] * g.shape[3]}
 
 
+def product_pair_shtns(lmax, repeats=3):
+    """ms of the same product pair done with shtns along each factor (SphereGrid loops, the
+    real/complex coefficient conversions and the transposes that bring each factor's axes
+    last), on the same grid as :func:`product_pair` when lmax ≥ 21 (shtns needs nlat ≥ 32)."""
+    sg = SphereGrid(lmax)
+    fg = FactorGrid(lmax, nlat=sg.nlat)
+    nc, npt = fg.ncoef, sg.nlat * sg.nphi
+    c = np.random.default_rng(2).normal(size=(nc, nc))
+
+    def pair():
+        u = sg.synthesis(fg.to_sphere_coefficients(c)).reshape(nc, npt)  # along factor 2
+        u = np.ascontiguousarray(u.T)  # (grid2, nc1)
+        f = sg.synthesis(fg.to_sphere_coefficients(u)).reshape(npt, npt)  # along factor 1
+        f = np.ascontiguousarray(f.T)  # (grid1, grid2)
+        v = fg.from_sphere_coefficients(sg.analysis(f.reshape((npt,) + sg.shape)))  # factor 2
+        v = np.ascontiguousarray(v.T)  # (nc2, grid1)
+        fg.from_sphere_coefficients(sg.analysis(v.reshape((nc,) + sg.shape)))  # factor 1
+    t = _best(pair, repeats)
+    return {"lmax": lmax, "nlat": sg.nlat, "shtns_pair_ms": 1e3 * t}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lmax", type=int, nargs="+", default=[15, 23, 31])
@@ -90,6 +113,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     rows = [one_sphere_pairs(L, args.batch, args.repeats) for L in args.lmax]
     prod = [product_pair(L, args.repeats) for L in args.lmax]
+    for row in prod:
+        shtns_row = product_pair_shtns(row["lmax"], args.repeats)
+        row["shtns_nlat"] = shtns_row["nlat"]
+        row["shtns_pair_ms"] = shtns_row["shtns_pair_ms"]
     print(json.dumps({"one_sphere_us_per_pair": rows, "product_pair": prod}, indent=1))
 
 

@@ -25,7 +25,7 @@ from .. import hermitian as hm
 from ..errors import ConfigError
 from ..sphere.product import _as_list
 from ..states import State
-from .base import Fields, ModelBase, trace_is_constant
+from .base import Fields, trace_is_constant
 from .classical import Ehrenfest, Liouville
 
 
@@ -35,7 +35,7 @@ class ProductTransport:
     Parameters
     ----------
     grid : ProductGrid
-    hamiltonian : ProductHamiltonian (``.N``, ``.evaluate(grid.n)``)
+    hamiltonian : ProductHamiltonian (``.N``, ``.components(grid.n)`` — H's real components)
     hbar : float > 0
     spin_magnitude : float or sequence of j floats > 0 — S_a of every classical spin
 
@@ -51,10 +51,18 @@ class ProductTransport:
         s = [float(x) for x in _as_list(spin_magnitude, grid.j, "model.spin_magnitude")]
         if not all(x > 0 for x in s):
             raise ConfigError(f"model.spin_magnitude = {spin_magnitude!r}: every S_a must be > 0")
-        ModelBase.__init__(self, grid, hamiltonian, hbar=hbar, spin_magnitude=s[0])
-        self.spin_magnitudes = tuple(s)
-        self.h = hm.to_components(self.H)
-        self.H = None  # kept as its real components h only (half the memory of the complex H)
+        if not hbar > 0:
+            raise ConfigError(f"hbar = {hbar} must be > 0")
+        if self.scalar_only and int(hamiltonian.N) != 1:
+            raise ConfigError(f"{self.name} needs a scalar Hamiltonian (N = 1), got N = "
+                              f"{hamiltonian.N}; use {self.matrix_alternative}")
+        # ModelBase's attributes, but H only as its real components h (the complex matrix
+        # field is never formed: it would be the largest array of the set-up)
+        self.grid, self.hamiltonian, self.N = grid, hamiltonian, int(hamiltonian.N)
+        self.hbar, self.spin_magnitude, self.spin_magnitudes = float(hbar), s[0], tuple(s)
+        self.H = None
+        self.h = np.ascontiguousarray(np.broadcast_to(hamiltonian.components(grid.n),
+                                                      (self.N ** 2,) + grid.shape))
         self.h_lm = grid.analysis(self.h)
         self.grad_h_terms = self._compact_gradients(self.h_lm)
         self._static_x = None  # X = X_H of a classical model (N = 1, 𝒦 = H): computed once
@@ -107,8 +115,9 @@ class ProductTransport:
                           state.rho_lm, True)
         p, constant = self.p_components(state)
         first = 1 if constant else 0
-        grad_p = np.empty((2 * g.j,) + p.shape)
-        grad_p[:, :first] = 0.0
+        # np.zeros, not empty + fill: the zero trace gradients are never written, so their
+        # pages are never committed (1/N² of ∇P's memory)
+        grad_p = np.zeros((2 * g.j,) + p.shape)
         g._gradient_into(state.p_lm[first:], grad_p[:, first:])
         return Fields(rho, grad_rho, p, grad_p, state.rho_lm, constant)
 
@@ -167,18 +176,26 @@ class ProductTransport:
         g = self.grid
         f = self.fields(state) if f is None else f
         x = self.velocity_from_fields(f)
-        drho = -g.divergence(f.rho * x)
+        drho = -self._density_divergence(f.rho, x)
         dp = np.zeros_like(state.p_lm)
         if self.N > 1:
             dp[1:] = -g.analysis(self._advection(x, f.grad_p))
         return drho, dp
+
+    def _density_divergence(self, rho, x):
+        """Coefficients of div(ϱX) = Σ_a div_a(ϱX_a), one spin's pair ϱX_a at a time."""
+        g = self.grid
+        total = g.factor_divergence(0, rho * x[0], rho * x[1])
+        for a in range(1, g.j):
+            total += g.factor_divergence(a, rho * x[2 * a], rho * x[2 * a + 1])
+        return total
 
     def spectral_tendency(self, state: State):
         """Full tendency in spectral space: −div(ϱX) and −X·∇P − (i/ħ)[𝒦, P] (eq. 55)."""
         g = self.grid
         f = self.fields(state)
         x = self.velocity_from_fields(f)
-        drho = -g.divergence(f.rho * x)
+        drho = -self._density_divergence(f.rho, x)
         dp = np.zeros_like(state.p_lm)
         if self.N > 1:
             k = self.generator_components(f)

@@ -201,22 +201,25 @@ class ProductGrid:
         if v.shape[0] != 2 * self.j:
             raise ConfigError(f"divergence: tangent fields have 2j = {2 * self.j} components first, "
                               f"got shape {v.shape}")
-        batch = v.shape[1:v.ndim - 2 * self.j]
-        total = None
-        for a in range(self.j):
-            fa = self.factors[a]
-            dims = self._grid_dims()
-            d = self._along(v[2 * a], batch, dims, a,
-                            lambda x, y: fa.divergence(x, y), v[2 * a + 1])
-            dims = dims[:a] + [(fa.ncoef,)] + dims[a + 1:]
-            d = d.reshape(batch + sum(dims, ()))
-            for b in range(self.j):
-                if b != a:
-                    d, dims = self._to_spec(d, batch, dims, b)
-            d = d.reshape(batch + (self.ncoef,))
-            total = d if total is None else total + d
-        self.counts["divergence"] += math.prod(batch)
+        total = self.factor_divergence(0, v[0], v[1])
+        for a in range(1, self.j):
+            total += self.factor_divergence(a, v[2 * a], v[2 * a + 1])
         return total
+
+    def factor_divergence(self, a, v_theta, v_phi):
+        """Coefficients ``(..., ncoef)`` of div_a of the tangent pair (v_θa, v_φa) of factor a,
+        each ``(..., *shape)`` (lets a caller build one factor's pair at a time)."""
+        fa = self.factors[a]
+        batch = v_theta.shape[:v_theta.ndim - 2 * self.j]
+        dims = self._grid_dims()
+        d = self._along(v_theta, batch, dims, a, lambda x, y: fa.divergence(x, y), v_phi)
+        dims = dims[:a] + [(fa.ncoef,)] + dims[a + 1:]
+        d = d.reshape(batch + sum(dims, ()))
+        for b in range(self.j):
+            if b != a:
+                d, dims = self._to_spec(d, batch, dims, b)
+        self.counts["factor_divergence"] += math.prod(batch)
+        return d.reshape(batch + (self.ncoef,))
 
     # ------------------------------------------------------------------ operators
     def hamiltonian_vector_field(self, c, spin_magnitude=1.0):
