@@ -106,10 +106,12 @@ def step_rss(lmax):
     import subprocess
     import sys
 
-    code = ("import resource, sys; sys.path.insert(0, 'benchmarks'); import product_models as pm; "
+    # VmHWM of the new process image (ru_maxrss would carry the parent's over exec)
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); import product_models as pm; "
             "g = pm.ProductGrid([{L}, {L}]); m = pm.ehrenfest(g); "
             "s = pm.product_state(g, pm.von_mises_fisher_product(g, pm.CENTERS, pm.KAPPAS), pm.P0); "
-            "{step}print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+            "{step}print([int(x.split()[1]) / 1024 for x in open('/proc/self/status') "
+            "if x.startswith('VmHWM')][0])")
     out = {}
     for key, step in (("rss_setup_MB", ""), ("rss_step_MB",
                                               "pm.make_integrator('strang', m).step(s, 0.01); ")):

@@ -154,7 +154,11 @@ class ProductTransport:
                     Fields(None, None, np.ones((1,) + self.grid.shape), None)),
                     self.spin_magnitudes)
             return self._static_x
-        x = self.grid.cross_n(self.expected_generator_gradient(f, K), self.spin_magnitudes)
+        x = self.expected_generator_gradient(f, K)
+        for a, s in enumerate(self.spin_magnitudes):  # (V_φa, −V_θa)/S_a, in place
+            v_theta = x[2 * a].copy()
+            np.multiply(x[2 * a + 1], 1.0 / s, out=x[2 * a])
+            np.multiply(v_theta, -1.0 / s, out=x[2 * a + 1])
         if K is None:
             f.cache["x"] = x
         return x

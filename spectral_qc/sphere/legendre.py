@@ -83,7 +83,7 @@ def normalized_legendre(lmax: int, cos_theta):
     return p * scale, dp * scale
 
 
-#: Fields per call of the last-factor analysis: its Fourier temporaries stay a few MB.
+#: Fields per call of the last factor's kernels: their Fourier temporaries stay a few MB.
 LAST_CHUNK = 512
 
 
@@ -159,16 +159,19 @@ class FactorGrid:
         return f"FactorGrid(lmax={self.lmax}, nlat={self.nlat}, nphi={self.nphi})"
 
     # ------------------------------------------------------------ transforms
-    def synthesize(self, c, kind="value"):
+    def synthesize(self, c, kind="value", out=None):
         """Grid values ``(pre, nlat, nphi, post)`` from coefficients ``(pre, ncoef, post)``.
 
-        kind: ``"value"`` f, ``"dtheta"`` ∂θf, ``"dphi"`` (1/sinθ)∂φf.
+        kind: ``"value"`` f, ``"dtheta"`` ∂θf, ``"dphi"`` (1/sinθ)∂φf. ``out``: the array to
+        write into (the batch is done in chunks, so the Fourier temporaries stay small).
         """
         pre, _, post = c.shape
-        if post > 1 and pre > 1:  # one batch element at a time: the Fourier temporaries stay 1/pre the size
+        if out is None:
             out = np.empty((pre, self.nlat, self.nphi, post))
-            for i in range(pre):
-                out[i] = self.synthesize(c[i:i + 1], kind)[0]
+        step = LAST_CHUNK if post == 1 else 1
+        if pre > step:
+            for i in range(0, pre, step):
+                self.synthesize(c[i:i + step], kind, out=out[i:i + step])
             return out
         F = np.zeros((pre, self.nlat, self.nf, post), complex)
         tables = self.synth_tables[kind]
@@ -186,7 +189,8 @@ class FactorGrid:
             else:
                 F.real[:, :, m, :] = 0.5 * ya
                 F.imag[:, :, m, :] = 0.5 * yb
-        return _fft.irfft(F, n=self.nphi, axis=2, norm="forward")
+        out[...] = _fft.irfft(F, n=self.nphi, axis=2, norm="forward")
+        return out
 
     def analyse(self, f, kind="value", out=None):
         """Coefficients ``(pre, ncoef, post)`` of grid fields ``(pre, nlat, nphi, post)``.

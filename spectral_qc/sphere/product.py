@@ -129,11 +129,20 @@ class ProductGrid:
         views = [x.reshape((pre,) + dims[a] + (post,)) for x in (arr,) + more]
         return func(*views)
 
-    def _to_grid(self, c, batch, dims, a, kind="value"):
+    def _to_grid(self, c, batch, dims, a, kind="value", out=None):
+        """Synthesis along factor a; ``out`` (the result's shape): written into."""
         fa = self.factors[a]
-        out = self._along(c, batch, dims, a, lambda x: fa.synthesize(x, kind))
-        dims = dims[:a] + [(fa.nlat, fa.nphi)] + dims[a + 1:]
-        return out.reshape(batch + sum(dims, ())), dims
+        new = dims[:a] + [(fa.nlat, fa.nphi)] + dims[a + 1:]
+        target = None
+        if out is not None and out.flags.c_contiguous:
+            pre = math.prod(batch) * math.prod(math.prod(d) for d in dims[:a])
+            post = math.prod(math.prod(d) for d in dims[a + 1:])
+            target = out.reshape((pre, fa.nlat, fa.nphi, post))
+        res = self._along(c, batch, dims, a, lambda x: fa.synthesize(x, kind, out=target))
+        res = res.reshape(batch + sum(new, ()))
+        if out is not None and target is None:
+            out[...] = res
+        return res, new
 
     def _to_spec(self, f, batch, dims, a, kind="value"):
         fa = self.factors[a]
@@ -184,9 +193,8 @@ class ProductGrid:
             for b in reversed(range(self.j)):  # every other factor to the grid first
                 if b != a:
                     x, dims = self._to_grid(x, batch, dims, b)
-            for k, kind in enumerate(("dtheta", "dphi")):
-                y, _ = self._to_grid(x, batch, dims, a, kind)
-                out[2 * a + k] = y.reshape(batch + self.shape)
+            for k, kind in enumerate(("dtheta", "dphi")):  # the last stage: into out
+                self._to_grid(x, batch, dims, a, kind, out=out[2 * a + k])
         self.counts["gradient"] += math.prod(batch)
         return out
 
