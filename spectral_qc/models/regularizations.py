@@ -97,7 +97,10 @@ class HeatKernel(Regularization):
     needs_alpha = True
 
     def _smooth(self, f_lm):
-        """The smoothing operator on coefficients ``(..., nlm)``: exp(−α l(l+1))."""
+        """The smoothing operator on coefficients ``(..., nlm)``: exp(−α l(l+1)) (on a
+        product of spheres the grid's own, per factor)."""
+        if hasattr(self.grid, "heat_kernel"):  # a ProductGrid
+            return self.grid.heat_kernel(f_lm, self.alpha)
         symbol = getattr(self, "_symbol", None)
         if symbol is None:  # computed once (as heat_kernel computes it)
             symbol = self._symbol = heat_kernel(self.grid, np.ones(self.grid.nlm), self.alpha)
@@ -113,8 +116,8 @@ class HeatKernel(Regularization):
         g = self.grid
         nn = f.p.shape[0]
         if f.trace_constant and f.rho_lm is not None:  # ϱ p_0 = p_0 ϱ: no analysis
-            q_lm = np.empty((nn, g.nlm), dtype=complex)
-            q_lm[0] = f.p[0, 0, 0] * f.rho_lm
+            q_lm = np.empty((nn,) + f.rho_lm.shape, dtype=f.rho_lm.dtype)
+            q_lm[0] = f.p[0].flat[0] * f.rho_lm
             q_lm[1:] = g.analysis(f.rho * f.p[1:])
         else:
             q_lm = g.analysis(f.rho * f.p)
@@ -128,12 +131,19 @@ class HeatKernel(Regularization):
                                       f"{rho_s.min():.3g} ≤ 0 (alpha = {self.alpha})",
                                       quantity="smoothed_rho", value=float(rho_s.min()))
         p_s = np.empty_like(q)
-        grad_p_s = grad_q  # overwritten in place: (∇q − p̃∇ϱ̃)/ϱ̃ (compiled, one pass)
-        nn, npts = q.shape[0], rho_s.size
-        kernels.normalized_fields(q.reshape(nn, npts), grad_q[0].reshape(nn, npts),
-                                  grad_q[1].reshape(nn, npts), rho_s.reshape(npts),
-                                  grad_rho_s[0].reshape(npts), grad_rho_s[1].reshape(npts),
-                                  p_s.reshape(nn, npts))
+        grad_p_s = grad_q  # overwritten in place: (∇q − p̃∇ϱ̃)/ϱ̃
+        if grad_q.shape[0] == 2 and not hasattr(self.grid, "heat_kernel"):  # one sphere
+            nn, npts = q.shape[0], rho_s.size  # compiled, one pass
+            kernels.normalized_fields(q.reshape(nn, npts), grad_q[0].reshape(nn, npts),
+                                      grad_q[1].reshape(nn, npts), rho_s.reshape(npts),
+                                      grad_rho_s[0].reshape(npts), grad_rho_s[1].reshape(npts),
+                                      p_s.reshape(nn, npts))
+        else:  # a product of spheres: 2 tangent components per sphere
+            inv = 1.0 / rho_s
+            np.multiply(q, inv, out=p_s)
+            for k in range(grad_q.shape[0]):
+                grad_p_s[k] -= p_s * grad_rho_s[k]
+                grad_p_s[k] *= inv
         return rho_s, grad_rho_s, p_s, grad_p_s
 
     def smooth_generator_components(self, g_comp):

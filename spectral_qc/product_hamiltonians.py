@@ -1,0 +1,87 @@
+"""Hamiltonians of several classical spins, ``H(n_1, …, n_j) = Σ_k c_k(n_1, …, n_j) O_k``.
+
+The operators are those of :mod:`spectral_qc.matrices` (Pauli strings or explicit
+Hermitian matrices); a coefficient is a real number or a callable ``c(n1, n2, …)`` that
+receives one array ``(3, ...)`` per spin (Cartesian components of n_a, broadcastable
+against each other) and returns a real array. Example, a bilinear coupling and a qubit on
+spin 1::
+
+    ProductHamiltonian([("I", lambda n1, n2: (n1 * n2).sum(0)), ("Z", lambda n1, n2: n1[2])],
+                       spins=2)
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import hermitian as hm
+from .errors import ConfigError
+from .matrices import as_operator
+
+
+class ProductHamiltonian:
+    """``H(n_1, …, n_j)``: constant Hermitian operators times real coefficient fields.
+
+    Parameters
+    ----------
+    terms : sequence of (operator, coefficient)
+        operator: Pauli string or N×N Hermitian array; coefficient: a real number or a
+        callable ``c(n1, …, nj)`` as in the module docstring.
+    spins : int
+        j, the number of classical spins.
+    """
+
+    def __init__(self, terms, spins):
+        terms = list(terms)
+        if not terms:
+            raise ConfigError("a Hamiltonian needs at least one (operator, coefficient) term")
+        self.spins = int(spins)
+        ops, coefs = [], []
+        for k, (op, coef) in enumerate(terms):
+            m = as_operator(op, f"term {k}")
+            if ops and m.shape != ops[0].shape:
+                raise ConfigError(f"term {k}: operator is {m.shape[0]}×{m.shape[0]}, term 0 is "
+                                  f"{ops[0].shape[0]}×{ops[0].shape[0]}; all must have one size N")
+            if isinstance(coef, bool) or not (isinstance(coef, numbers.Real) or callable(coef)):
+                raise ConfigError(f"term {k}: coefficient {coef!r} must be a real number or a "
+                                  f"callable c(n1, …, n{self.spins})")
+            ops.append(m)
+            coefs.append(float(coef) if isinstance(coef, numbers.Real) else coef)
+        self._ops = np.array(ops)
+        self._coefs = coefs
+
+    @property
+    def N(self) -> int:
+        """Size of the operators (the quantum dimension)."""
+        return int(self._ops.shape[1])
+
+    @property
+    def operators(self) -> np.ndarray:
+        """``(K, N, N)`` complex."""
+        return self._ops
+
+    def coefficients(self, n) -> np.ndarray:
+        """All coefficient fields ``(K, ...)`` at the points ``n`` (j arrays ``(3, ...)``)."""
+        n = [np.asarray(x, float) for x in n]
+        if len(n) != self.spins or any(x.shape[:1] != (3,) for x in n):
+            raise ConfigError(f"give {self.spins} arrays of shape (3, ...), one per spin")
+        shape = np.broadcast_shapes(*(x.shape[1:] for x in n))
+        out = []
+        for k, c in enumerate(self._coefs):
+            value = np.full(shape, c) if isinstance(c, float) else np.asarray(c(*n))
+            if np.iscomplexobj(value):
+                raise ConfigError(f"term {k}: the coefficient returned complex values")
+            out.append(np.broadcast_to(value, shape))
+        return np.stack(out).astype(float)
+
+    def evaluate(self, n) -> np.ndarray:
+        """``H`` at the points: ``(N, N, ...)`` complex."""
+        return np.tensordot(self._ops, self.coefficients(n), axes=(0, 0))
+
+    def components(self, n) -> np.ndarray:
+        """H's real Hermitian-basis components ``(N², ...)`` at the points, without forming the
+        complex matrix field: h_a = Σ_k c_k Tr(E_a O_k) (half the memory of :meth:`evaluate`)."""
+        weights = hm.to_components(np.moveaxis(self._ops, 0, -1))  # (N², K)
+        return np.tensordot(weights, self.coefficients(n), axes=(1, 0))
