@@ -268,6 +268,10 @@ class Model(ModelBase):
         g = self.grid
         grad_pk = g.gradient(g.analysis(hm.dot_components(f.p, k)))
         first = 1 if f.trace_constant else 0  # ∇p_0 = 0
+        if grad_pk.shape[0] != 2:  # a product of spheres: a tangent pair per spin
+            for a in range(first, k.shape[0]):
+                grad_pk -= k[a] * f.grad_p[:, a]
+            return grad_pk
         kernels.subtract_weighted_gradients(grad_pk.reshape(2, -1), hm._flat(k),
                                             hm._flat(f.grad_p[0]), hm._flat(f.grad_p[1]), first)
         return grad_pk

@@ -50,6 +50,7 @@ class ProductHybrid(ProductTransport, Hybrid):
         for (k, a), grad in self.grad_h_terms.items():
             self.grad_h[k, a] = grad
         self._h_support = hm.support_of(self.grad_h)
+        self.grad_h_rows = np.array(sorted(self._h_support), dtype=np.int64)  # as ModelBase
 
     def _pairs(self, *fields):
         """Per spin a: the tangent pairs ``x[2a:2a+2]`` of each field, and S_a."""
