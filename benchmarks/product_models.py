@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 import tracemalloc
 
 import numpy as np
@@ -35,6 +34,8 @@ from spectral_qc.models.product import (ProductEhrenfest, ProductLiouville, prod
                                         von_mises_fisher_product)
 from spectral_qc.product_hamiltonians import ProductHamiltonian
 from spectral_qc.sphere.product import ProductGrid
+
+from product_transforms import _best  # noqa: E402  (benchmarks/ is on sys.path as the script dir)
 
 P0 = np.array([[0.7, 0.2 + 0.1j], [0.2 - 0.1j, 0.3]])
 CENTERS, KAPPAS = [[0, 0.6, 0.8], [1, 0.2, 0]], [2.0, 2.0]
@@ -53,13 +54,6 @@ def ehrenfest(grid):
     return ProductEhrenfest(grid, H, hbar=0.5, spin_magnitude=(1.0, 1.5))
 
 
-def _best(fn, repeats):
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
 
 
 def tendencies(lmax, repeats=3):

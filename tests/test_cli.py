@@ -418,6 +418,13 @@ def test_run_then_extend_is_bit_identical(tmp_path, capsys, reference_run, first
     assert code == 2 and "--t-end" in err and len(err.strip().splitlines()) == 1
 
 
+def _default_sigint():
+    """In the child before exec: SIGINT as a terminal delivers it to a fresh process
+    (default disposition, not blocked), whatever the test process inherited."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_to_a_process_then_resume(tmp_path):
     """A real Ctrl-C: SIGINT to a running spectral-qc process, exit 130, then resume."""
     # 1200 steps: under load the parent may not be scheduled for a while after the first
@@ -427,7 +434,7 @@ def test_sigint_to_a_process_then_resume(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "spectral_qc.cli"]
     proc = subprocess.Popen(cmd + ["run", str(cfg), "--out", str(out)], env=env,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     deadline = time.time() + 60
     while not (out / "checkpoints" / "step_000000080.npz").exists():  # t = 0.04 written
         assert proc.poll() is None and time.time() < deadline, proc.stderr.read()
@@ -435,7 +442,9 @@ def test_sigint_to_a_process_then_resume(tmp_path):
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=60)[1]
     if proc.returncode == 0:  # finished before the signal arrived: nothing to test
-        pytest.fail("run finished before SIGINT; make it longer\n" + err[-2000:])
+        pytest.fail("run finished before SIGINT; make it longer (parent: SIGINT handler "
+                    f"{signal.getsignal(signal.SIGINT)}, blocked "
+                    f"{signal.pthread_sigmask(signal.SIG_BLOCK, [])})\n" + err[-2000:])
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "resume" in err
     done = subprocess.run(cmd + ["resume", str(out)], env=env, capture_output=True, text=True,

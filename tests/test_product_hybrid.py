@@ -7,27 +7,13 @@ import pytest
 
 from spectral_qc import SphereGrid
 from spectral_qc.hamiltonians import Hamiltonian
-from spectral_qc.integrators import make_integrator
 from spectral_qc.models.hybrid import Hybrid
 from spectral_qc.models.product import product_state, von_mises_fisher_product
 from spectral_qc.models.product_hybrid import ProductHybrid
 from spectral_qc.product_hamiltonians import ProductHamiltonian
 from spectral_qc.sphere.product import ProductGrid
 from spectral_qc.states import state_from_grid, von_mises_fisher
-
-P0 = np.array([[0.7, 0.2 + 0.1j], [0.2 - 0.1j, 0.3]])
-
-
-def run(model, state, dt, steps, scheme="strang"):
-    step = make_integrator(scheme, model)
-    for _ in range(steps):
-        state = step.step(state, dt)
-    return state
-
-
-def relative(a, b):
-    return np.abs(a - b).max() / np.abs(b).max()
-
+from tests.test_product_models import P0, relative, run
 
 @pytest.mark.parametrize("regularization, alpha", [("none", 0.0), ("heat_kernel", 0.01)])
 def test_one_spin_hybrid_through_the_product_path_is_the_one_spin_hybrid(regularization, alpha):
