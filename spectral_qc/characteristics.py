@@ -122,7 +122,7 @@ def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=N
         if np.isfinite(t_x):
             trend = f" J reaches 0 at t ≈ {t_x:.4g} (extrapolated)."
     return (f"characteristics cross: at t = {time:.6g} the area Jacobian of the flow of X is "
-            f"J = {value:.3g} (threshold {threshold:g}) at {where}{grid};{trend} neighbouring "
+            f"J = {value:.3g} (threshold {threshold:g}) at {where}{grid}.{trend} Neighbouring "
             "characteristics meet there, and the field model has no smooth single-valued "
             "solution past this time. Raising lmax ([grid]) moves the stop only slightly, "
             "towards the crossing, and a smaller dt not at all (docs/stability.md §9: on two "
