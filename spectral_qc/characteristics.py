@@ -189,7 +189,7 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
         return (f"characteristics cross: min J = {j:.3g} at θ = {theta:.3f}, φ = "
                 f"{phi:.3f}{when}; neighbouring characteristics converge there, gradients "
                 "steepen like 1/J, and the field model has no smooth solution once they meet. "
-                "Raising lmax moves the stop only slightly; shorten t_end"), (j, theta, phi)
+                "Raising [grid] lmax moves the stop only slightly; shorten [time] t_end"), (j, theta, phi)
     return under_resolution(lmax, f" while the flow is smooth (min J = {j:.3g})"), None
 
 
