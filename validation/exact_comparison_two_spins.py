@@ -53,11 +53,18 @@ BACKGROUND = 1e-5
 MAX_BACKGROUND = 1e-2
 ALPHA = 0.01
 PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], complex)
+#: Runs: (I, lmax per factor, [(model, background w or "auto"), …]); "auto" is
+#: :func:`hybrid_background`. The last full-mode entry is the lmax check of Ehrenfest and the
+#: one hybrid run that survives (I = 5, lmax 15, w = 1e-2; Ehrenfest at the same w shows
+#: what the background alone does).
 MODES = {
-    "full": {"spins": (5, 10, 20), "lmax": 13, "t_end": 5.0, "dt": 0.25, "output_every": 0.5,
-             "convergence": {"spin": 5, "lmax": 15}},
-    "fast": {"spins": (2,), "lmax": 9, "t_end": 0.5, "dt": 0.25, "output_every": 0.25,
-             "convergence": None},
+    "full": {"t_end": 5.0, "dt": 0.25, "output_every": 0.5, "runs": [
+        (5, 13, [("ehrenfest", BACKGROUND), ("hybrid", "auto")]),
+        (10, 13, [("ehrenfest", BACKGROUND), ("hybrid", "auto")]),
+        (20, 13, [("ehrenfest", BACKGROUND), ("hybrid", "auto")]),
+        (5, 15, [("ehrenfest", BACKGROUND), ("ehrenfest", 1e-2), ("hybrid", 1e-2)])]},
+    "fast": {"t_end": 0.5, "dt": 0.25, "output_every": 0.25, "runs": [
+        (2, 9, [("ehrenfest", BACKGROUND), ("hybrid", "auto")])]},
 }
 
 
@@ -190,18 +197,16 @@ def study(mode="full", log=print, case=CASE):
     times = np.round(np.arange(0.0, p["t_end"] + 1e-9, p["output_every"]), 12)
     res = {"mode": mode, "case": case, "setup": {k: v for k, v in p.items()},
            "alpha": ALPHA, "spins": {}}
-    plan = [(s, p["lmax"]) for s in p["spins"]]
-    if p["convergence"]:
-        plan.append((p["convergence"]["spin"], p["convergence"]["lmax"]))
-    for spin, lmax in plan:
+    for spin, lmax, runs in p["runs"]:
         t0 = time.perf_counter()
         exact = exact_solution(spin, times, case)
         entry = res["spins"].setdefault(str(spin), {"exact": {
             "time": times.tolist(), "purity": exact["purity"].values.tolist(),
             "trace": exact["mass"].values.tolist(), "wall_s": time.perf_counter() - t0,
             "dimension": int(exact.attrs["dimension"])}, "runs": []})
-        w_h = hybrid_background(ProductGrid([lmax, lmax]), spin, case=case)
-        for kind, bg in (("ehrenfest", BACKGROUND), ("hybrid", w_h)):
+        for kind, bg in runs:
+            if bg == "auto":
+                bg = hybrid_background(ProductGrid([lmax, lmax]), spin, case=case)
             if bg > MAX_BACKGROUND:
                 run = {"kind": kind, "spin": spin, "lmax": lmax, "background": bg,
                        "time": [], "rho_q": [], "stopped": True, "stop_time": 0.0,
@@ -221,8 +226,35 @@ def study(mode="full", log=print, case=CASE):
                 f"TD {td[-1]:.3e} dP {run['purity_error'][-1]:+.3e} "
                 f"{'STOPPED ' + run['message'] if run['stopped'] else ''} "
                 f"({run['wall_s']:.0f} s)")
+    res["checks"] = checks(res)
     res["markdown"] = markdown(res)
     return res
+
+
+def _max_td_between(r1, r2):
+    """max over shared output times of the trace distance between two runs' ρ̂q."""
+    n = min(len(r1["rho_q"]), len(r2["rho_q"]))
+    if n == 0:
+        return None
+    a, b = (np.array(r["rho_q"][:n], complex) for r in (r1, r2))
+    return float(trace_distance(a, b).max())
+
+
+def checks(res):
+    """Ehrenfest lmax convergence (same I, same w, two lmax) and the background effect
+    (same I, lmax, two w), as max trace distances between the runs' ρ̂q."""
+    out = {}
+    for spin, entry in res["spins"].items():
+        ehr = [r for r in entry["runs"] if r["kind"] == "ehrenfest"]
+        for i, r1 in enumerate(ehr):
+            for r2 in ehr[i + 1:]:
+                if r1["background"] == r2["background"] and r1["lmax"] != r2["lmax"]:
+                    out[f"I={spin} ehrenfest lmax {r1['lmax']} vs {r2['lmax']}"] = \
+                        _max_td_between(r1, r2)
+                if r1["lmax"] == r2["lmax"] and r1["background"] != r2["background"]:
+                    out[f"I={spin} ehrenfest lmax {r1['lmax']} background "
+                        f"{r1['background']:g} vs {r2['background']:g}"] = _max_td_between(r1, r2)
+    return out
 
 
 def markdown(res, at=(1.0, 2.5, 5.0)):
@@ -237,7 +269,8 @@ def markdown(res, at=(1.0, 2.5, 5.0)):
             def pick(key, t):
                 i = np.flatnonzero(np.abs(tt - t) < 1e-9)
                 return f"{run[key][i[0]]:.2e}" if i.size else "—"
-            stop = (f"t = {run['stop_time']:g}: {run['message'][:70]}" if run["stopped"]
+            stop = (f"t = {run['stop_time']:g}: {run['message'].split(':')[0]}"
+                    if run["stopped"]
                     else "no")
             lines.append(f"| {spin} | {run['kind']} | {run['lmax']} | {run['background']:g} | "
                          + " | ".join(pick("trace_distance", t) for t in at) + " | "
@@ -285,6 +318,8 @@ def main(argv=None):
                    if isinstance(x, complex) else str(x)))
     figure(res, args.out / "figures" / "exact_comparison_two_spins.png")
     print(res["markdown"])
+    for k, v in res["checks"].items():
+        print(f"{k}: max trace distance {v:.2e}")
     print(f"total {res['wall_s']:.0f} s")
     return 0
 
