@@ -288,7 +288,7 @@ def figure(res, path):
             if not run["time"]:
                 continue
             style = "-" if run["kind"] == "ehrenfest" else "--"
-            label = f"I={spin} {run['kind']} L={run['lmax']}"
+            label = f"I={spin} {run['kind']} L={run['lmax']} w={run['background']:g}"
             ax[0].semilogy(run["time"], np.maximum(run["trace_distance"], 1e-16), style,
                            label=label)
             ax[1].plot(run["time"], run["purity_error"], style, label=label)
