@@ -43,20 +43,26 @@ recombination_yields(A0, A, rho_q0, spin, channels, hbar=1.0, count=1)
     Exact Haberkorn yields ``k_c ∫_0^∞ Tr(P_c ρ) dt`` (Sylvester equation).
 equivalent_multiplets(spin, count), multiplet_weights(spin, count)
     The total-spin multiplets ``(J, m_J)`` and their weights ``m_J (2J+1)/(2I+1)^count``.
+solve_two_spins(A0, A, B, C, rho_q0, centers, spins, times, hbar=1.0)
+    Two classical spins (j = 2): N-level ⊗ spin-I1 ⊗ spin-I2, ``H`` at most bilinear in
+    ``(n1, n2)``; :func:`solve_two_spins_qutip` is its QuTiP cross-check and
+    :func:`two_spin_hamiltonian` the quantized ``Ĥ``.
 
 Modules: :mod:`.spin` (spin algebra), :mod:`.solvers` (eigendecomposition and QuTiP),
 :mod:`.frontend` (from a run configuration), :mod:`.unpolarized` (κ = 0, equivalent
-spins, recombination).
+spins, recombination), :mod:`.two_spins` (two classical spins).
 """
 
 from .frontend import linear_coefficients, solve
 from .solvers import solve_matrices, solve_qutip
 from .unpolarized import (equivalent_multiplets, multiplet_weights, recombination_yields,
                           solve_unpolarized)
+from .two_spins import solve_two_spins, solve_two_spins_qutip, two_spin_hamiltonian
 from .spin import check_spin, coherent_state, spin_matrices, total_hamiltonian, vmf_mean_resultant
 
 __all__ = [
     "solve", "solve_matrices", "solve_qutip", "linear_coefficients", "spin_matrices",
     "coherent_state", "total_hamiltonian", "vmf_mean_resultant", "check_spin",
     "solve_unpolarized", "recombination_yields", "equivalent_multiplets", "multiplet_weights",
+    "solve_two_spins", "solve_two_spins_qutip", "two_spin_hamiltonian",
 ]
