@@ -216,9 +216,13 @@ def cfl_timestep(model, state, *, safety=0.5):
     ``dt = safety · 2√2 / ((lmax + 1) · max|X|)``: the spectral advection operator has
     eigenvalues up to about i (lmax+1) max|X| on the unit sphere, and RK4 is stable on
     the imaginary axis up to 2√2. The rotation sub-flow is exact and imposes no limit.
+    On a product of spheres (X a tangent pair per spin, one lmax per spin) the eigenvalues
+    add up: ``dt = safety · 2√2 / Σ_a (lmax_a + 1) max|X_a|``.
     """
-    xt, xp = model.velocity(state)
-    vmax = float(np.max(np.hypot(xt, xp)))
-    if vmax == 0:
+    x = np.asarray(model.velocity(state))
+    lmaxes = np.atleast_1d(model.grid.lmax)
+    rate = sum((lmax + 1) * float(np.max(np.hypot(x[2 * a], x[2 * a + 1])))
+               for a, lmax in enumerate(lmaxes))
+    if rate == 0:
         return np.inf
-    return safety * 2 * np.sqrt(2) / ((model.grid.lmax + 1) * vmax)
+    return safety * 2 * np.sqrt(2) / rate

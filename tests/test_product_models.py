@@ -202,3 +202,27 @@ def test_the_usage_example_runs_as_written():
         exec(compile(code, "usage.md", "exec"), {})
     mass, drift = map(float, out.getvalue().split())
     assert abs(mass - 1) < 1e-13 and abs(drift) < 1e-8
+
+
+def test_cfl_timestep_adds_the_spins_advection_rates():
+    """Rigid rotations: max|X_a| = |b_a|/S_a (at the equator of b_a), so
+    dt = safety·2√2 / Σ_a (lmax_a + 1)|b_a|/S_a; one sphere: (lmax + 1)|b|/S."""
+    from spectral_qc.integrators import cfl_timestep
+
+    b1, b2, S = np.array([0.3, -0.4, 0.8]), np.array([-0.6, 0.2, 0.3]), (1.2, 0.7)
+    pg = ProductGrid([10, 12])
+    PH = ProductHamiltonian([(np.eye(1), lambda n1, n2: np.tensordot(b1, n1, 1)
+                              + np.tensordot(b2, n2, 1))], spins=2)
+    model = ProductLiouville(pg, PH, spin_magnitude=S)
+    state = product_state(pg, von_mises_fisher_product(pg, [[0, 0, 1], [1, 0, 0]], [1.0, 1.0]))
+    rate = 11 * np.linalg.norm(b1) / S[0] + 13 * np.linalg.norm(b2) / S[1]
+    # the grid maximum of |X_a| is below |b_a|/S_a by at most the nodes' distance from the
+    # great circle ⟂ b_a (a few 1e-3 relative at these sizes)
+    assert cfl_timestep(model, state) == pytest.approx(0.5 * 2 * np.sqrt(2) / rate, rel=2e-2)
+    g = SphereGrid(31)
+    ham = Hamiltonian.from_config([{"op": "I", "coef": "0.3*nx - 0.4*ny + 0.8*nz"}])
+    ham = ham.reduced_to_scalar()
+    one = Liouville(g, ham, spin_magnitude=S[0])
+    st = state_from_grid(g, von_mises_fisher(g, [0, 0, 1], 1.0), np.ones((1, 1) + g.shape))
+    assert cfl_timestep(one, st) == pytest.approx(
+        0.5 * 2 * np.sqrt(2) / (32 * np.linalg.norm(b1) / S[0]), rel=2e-2)
