@@ -101,6 +101,15 @@ def jacobian_minimum(grid, q_lm):
     return float(np.exp(q[i, j])), float(grid.theta[i]), float(grid.phi[j])
 
 
+#: What resolution does to a crossing stop, measured (docs/stability.md §9); every crossing
+#: message says it.
+CROSSING_RESOLUTION = (
+    "Raising lmax ([grid]) moves the stop only slightly, towards the crossing, and a smaller "
+    "[time] dt not at all (measured on two cases: lmax 31 → 255 moved it from t = 1.70 to "
+    "2.05 and from 2.45 to 2.80, the trajectories crossing at 2.08 and 2.88; dt 0.01 → "
+    "0.0025 left it at 1.70, docs/stability.md §9)")
+
+
 def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=None,
                      previous=None):
     """The explanation of a CharacteristicsCross stop (time, place, value, meaning).
@@ -124,15 +133,14 @@ def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=N
     return (f"characteristics cross: at t = {time:.6g} the area Jacobian of the flow of X is "
             f"J = {value:.3g} (threshold {threshold:g}) at {where}{grid}.{trend} Neighbouring "
             "characteristics meet there, and the field model has no smooth single-valued "
-            "solution past this time. Raising lmax ([grid]) moves the stop only slightly, "
-            "towards the crossing, and a smaller dt not at all (docs/stability.md §9: on two "
-            "cases lmax 31 → 255 moved it from 82 % to 99 % and from 85 % to 97 % of the "
-            "trajectories' crossing time); end the run before this time ([time] t_end)")
+            f"solution past this time. {CROSSING_RESOLUTION}; end the run before this time "
+            "([time] t_end)")
 
 
 SHORT_WAVE_CAUSE = ("short-wave growth: the instability of the hybrid model as written (growth "
                     "rates ∝ l²: the stop comes earlier as lmax grows, measured t = 0.34, 0.23, "
-                    "0.19, 0.095 at lmax 31, 47, 63, 127, docs/stability.md); regularize it "
+                    "0.19, 0.095 at lmax 31, 47, 63, 127, and 0.34 / 0.335 / 0.335 at dt 0.01 / "
+                    "0.005 / 0.0025, docs/stability.md); regularize it "
                     "with [model] regularization = \"heat_kernel\" (or \"hyper_heat_kernel\") "
                     "and alpha > 0 (e.g. alpha = 0.01), or lower [grid] lmax")
 
@@ -146,7 +154,8 @@ def extrapolated_crossing(time, j, previous):
     return time + j / rate if rate > 0 else float("inf")
 
 
-def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previous=None):
+def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previous=None,
+                  regularizable=False):
     """The measured cause of a stop, with the remedy the config can set.
 
     In this order: the initial state is not representable on the grid (a stop before the
@@ -158,6 +167,7 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
     :data:`CROSSING_HORIZON` × the elapsed time); otherwise under-resolution proper (fine
     structure at the grid scale while the flow is smooth). ``time`` and ``previous``
     (``(t, min J)`` at an earlier output) date the crossing (:func:`extrapolated_crossing`).
+    ``regularizable``: the model takes ``[model] alpha`` (only then is it named as a remedy).
 
     Returns
     -------
@@ -180,8 +190,10 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
                 f"{j:.3g} at θ = {theta:.3f}, φ = {phi:.3f}: the velocity X itself is no longer "
                 "resolved (short-wave growth of its ħ-terms in the hybrid model, or "
                 "under-resolution), not a crossing of the field model's characteristics; "
-                "compare a lower and a higher [grid] lmax (a stop that comes earlier on the "
-                "finer grid is short-wave growth: raise [model] alpha)"), None
+                "compare a lower and a higher [grid] lmax: a stop that comes earlier on the finer "
+                "grid is short-wave growth (measured: the regularized hybrid of notebook 03 "
+                "stops at t = 2.04 at lmax 63 and 1.40 at lmax 127, docs/stability.md §9.1)"
+                + ("; raise [model] alpha" if regularizable else "")), None
     t_x = extrapolated_crossing(now, j, previous) if time is not None else float("inf")
     if j < JACOBIAN_CONVERGED or (j < JACOBIAN_LOW and t_x - now <= CROSSING_HORIZON * now):
         when = (f", falling to 0 at t ≈ {t_x:.3g} (extrapolated)" if np.isfinite(t_x)
@@ -189,11 +201,14 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
         return (f"characteristics cross: min J = {j:.3g} at θ = {theta:.3f}, φ = "
                 f"{phi:.3f}{when}; neighbouring characteristics converge there, gradients "
                 "steepen like 1/J, and the field model has no smooth solution once they meet. "
-                "Raising [grid] lmax moves the stop only slightly; shorten [time] t_end"), (j, theta, phi)
+                f"{CROSSING_RESOLUTION}; shorten [time] t_end"), (j, theta, phi)
     return under_resolution(lmax, f" while the flow is smooth (min J = {j:.3g})"), None
 
 
 def under_resolution(lmax, health=""):
     """The cause of a stop on a grid too coarse for a smooth solution, with its remedies."""
     return (f"under-resolution: fine structure reached the lmax = {lmax} grid scale{health}; "
-            "raise [grid] lmax, shorten [time] t_end, or set [solver] spectral_filter = true")
+            "raise [grid] lmax (this helps: measured on the exact-comparison case at I = 5, "
+            "the Ehrenfest stop moves from t = 5.6 at lmax 31 to 7.2 at 63, lmax 127 runs to "
+            "t = 10, and dt 0.1 → 0.025 leaves it at 5.6), shorten [time] t_end, or set "
+            "[solver] spectral_filter = true")

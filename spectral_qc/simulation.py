@@ -195,7 +195,8 @@ class Simulation:
         earlier = [(t, d.get("jacobian_min", np.nan)) for t, d in self.records if t < self.time]
         cause, crossing = ch.failure_cause(
             self.grid, self.state, iteration=self.iteration, time=self.time,
-            previous=earlier[-1] if earlier else None, model_cause=self.model.failure_hint())
+            previous=earlier[-1] if earlier else None, model_cause=self.model.failure_hint(),
+            regularizable=self.model.accepts_regularization)
         msg = f"t = {self.time:.6g}: {what} [{quantity} = {value:.3g}]. Likely cause: {cause}"
         if crossing is not None:  # the measured cause: report the stop as a crossing
             cls, quantity, value = CharacteristicsCross, "jacobian_min", crossing[0]

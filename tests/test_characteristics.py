@@ -213,9 +213,13 @@ def test_failure_causes_name_what_was_measured():
     assert ch.JACOBIAN_CONVERGED < j_mid < ch.JACOBIAN_LOW
     cause, crossing = ch.failure_cause(g, mid, iteration=5, time=2.0, previous=(1.0, j_mid + 0.05))
     assert cause.startswith("under-resolution") and crossing is None  # J falls too slowly
-    cause, crossing = ch.failure_cause(g, mid, iteration=5, time=2.0, previous=(1.96, 0.8))
+    cause, crossing = ch.failure_cause(g, mid, iteration=5, time=2.0, previous=(1.96, 0.8),
+                                       regularizable=True)
     assert cause.startswith("breakdown") and crossing is None  # 0.8 → 0.3 in one interval
     assert "fell from 0.8 at t = 1.96" in cause and "[model] alpha" in cause
+    # a model without [model] alpha (Ehrenfest) is not told to set it
+    cause, _ = ch.failure_cause(g, mid, iteration=5, time=2.0, previous=(1.96, 0.8))
+    assert cause.startswith("breakdown") and "alpha" not in cause
     cause, _ = ch.failure_cause(g, low, iteration=5, model_cause=ch.SHORT_WAVE_CAUSE)
     assert cause.startswith("short-wave growth") and "regularization" in cause
     cause, _ = ch.failure_cause(g, low, iteration=0)
