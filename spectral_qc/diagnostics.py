@@ -10,6 +10,7 @@ Units: ``"1"`` is dimensionless; energies are in the units of H.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,25 +105,22 @@ def energy(s):
     return s.model.energy_from_fields(s.fields)
 
 
-@add_diagnostic("rho_q_real", "real part of the quantum density matrix ∫ϱP dA", "1", ("i", "j"))
-def rho_q_real(s):
-    return s.rho_q.real
+def add_quantum_density_diagnostics(definition, table=None):
+    """Register ``rho_q_real``, ``rho_q_imag``, ``purity`` and ``min_eig_rho_q`` of a
+    snapshot's ``rho_q`` (``(N, N)`` complex) in ``table``; ``definition`` says how ρ̂q is
+    formed (e.g. "∫ϱP dA"). Shared by the (ϱ, P) and the Koopman models."""
+    add = functools.partial(add_diagnostic, table=table)
+    add("rho_q_real", f"real part of the quantum density matrix {definition}", "1",
+        ("i", "j"))(lambda s: s.rho_q.real)
+    add("rho_q_imag", f"imaginary part of the quantum density matrix {definition}", "1",
+        ("i", "j"))(lambda s: s.rho_q.imag)
+    add("purity", "purity Tr ρ̂q² of the quantum density matrix", "1")(
+        lambda s: float(np.real(np.trace(s.rho_q @ s.rho_q))))
+    add("min_eig_rho_q", "smallest eigenvalue of ρ̂q", "1")(
+        lambda s: float(np.linalg.eigvalsh(s.rho_q)[0]))
 
 
-@add_diagnostic("rho_q_imag", "imaginary part of the quantum density matrix ∫ϱP dA", "1",
-                ("i", "j"))
-def rho_q_imag(s):
-    return s.rho_q.imag
-
-
-@add_diagnostic("purity", "purity Tr ρ̂q² of the quantum density matrix", "1")
-def purity(s):
-    return float(np.real(np.trace(s.rho_q @ s.rho_q)))
-
-
-@add_diagnostic("min_eig_rho_q", "smallest eigenvalue of ρ̂q", "1")
-def min_eig_rho_q(s):
-    return float(np.linalg.eigvalsh(s.rho_q)[0])
+add_quantum_density_diagnostics("∫ϱP dA")
 
 
 @add_diagnostic("min_rho", "minimum of ϱ over the grid", "1")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .diagnostics import CachedSnapshot, add_diagnostic
+from .diagnostics import CachedSnapshot, add_diagnostic, add_quantum_density_diagnostics
 from .sphere import integrate
 
 WAVE_DIAGNOSTICS: dict = {}
@@ -73,26 +73,7 @@ def negative_mass(s):
     return s.integral(np.clip(-s.rho_c, 0.0, None))
 
 
-@_add("rho_q_real", "real part of the quantum density matrix ∫ΥΥ† dA (eq. 32)", "1",
-      ("i", "j"))
-def rho_q_real(s):
-    return s.rho_q.real
-
-
-@_add("rho_q_imag", "imaginary part of the quantum density matrix ∫ΥΥ† dA (eq. 32)", "1",
-      ("i", "j"))
-def rho_q_imag(s):
-    return s.rho_q.imag
-
-
-@_add("purity", "purity Tr ρ̂q² of the quantum density matrix", "1")
-def purity(s):
-    return float(np.real(np.trace(s.rho_q @ s.rho_q)))
-
-
-@_add("min_eig_rho_q", "smallest eigenvalue of ρ̂q", "1")
-def min_eig_rho_q(s):
-    return float(np.linalg.eigvalsh(s.rho_q)[0])
+add_quantum_density_diagnostics("∫ΥΥ† dA (eq. 32)", table=WAVE_DIAGNOSTICS)
 
 
 @_add("n_mean", "mean classical spin direction ∫ρc n dA", "1", ("xyz",))
