@@ -98,8 +98,12 @@ class Snapshot(CachedSnapshot):
 
     @property
     def rho_q(self):
-        """ρ̂q = ∫ϱP dA, ``(N, N)`` complex."""
-        return self._get("rho_q", lambda: integral_over(self.model.grid, self.fields.rho * self.P))
+        """ρ̂q = ∫ϱP dA, ``(N, N)`` complex (on (S²)^j from P's N² real components, without
+        forming the complex matrix field)."""
+        if isinstance(self.model.grid, ProductGrid):
+            return self._get("rho_q", lambda: hm.from_components(
+                self.model.grid.integrate(self.fields.rho * self.fields.p)))
+        return self._get("rho_q", lambda: integrate(self.model.grid, self.fields.rho * self.P))
 
     def integral(self, f):
         return float(integral_over(self.model.grid, f))
