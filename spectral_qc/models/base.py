@@ -53,7 +53,8 @@ class Fields:
     grad_rho : (2, nlat, nphi) real — (∂θϱ, ∂φϱ/sinθ); computed on first access (one
         gradient transform), so models that never need it do not pay for it
     p : (N², nlat, nphi) real — components of P in the Hermitian basis
-    grad_p : (2, N², nlat, nphi) real — their gradients
+    grad_p : (2, N², nlat, nphi) real — their gradients (may be given as a callable that
+        computes them on first access, as ``grad_rho``)
     rho_lm : (nlm,) complex or None — the coefficients ϱ came from (when known)
     trace_constant : bool — p_0 (= Tr P/√N) is constant, so ∇p_0 = 0 and its
         transforms were skipped
@@ -63,7 +64,7 @@ class Fields:
     rho: np.ndarray
     _grad_rho: object  # the array, or a callable that computes it
     p: np.ndarray
-    grad_p: np.ndarray
+    _grad_p: object  # the array, or a callable that computes it
     rho_lm: np.ndarray | None = None
     trace_constant: bool = False
     cache: dict = field(default_factory=dict, repr=False, compare=False)
@@ -73,6 +74,17 @@ class Fields:
         if callable(self._grad_rho):
             self._grad_rho = self._grad_rho()
         return self._grad_rho
+
+    @property
+    def grad_p(self):
+        if callable(self._grad_p):
+            self._grad_p = self._grad_p()
+        return self._grad_p
+
+    @property
+    def grad_p_computed(self) -> bool:
+        """Whether ∇P is held (not left to be computed on first access)."""
+        return not callable(self._grad_p)
 
     @property
     def P(self):

@@ -124,11 +124,17 @@ class ProductTransport:
                           state.rho_lm, True)
         p, constant = self.p_components(state)
         first = 1 if constant else 0
-        # np.zeros, not empty + fill: the zero trace gradients are never written, so their
-        # pages are never committed (1/N² of ∇P's memory)
-        grad_p = np.zeros((2 * g.j,) + p.shape)
-        g._gradient_into(state.p_lm[first:], grad_p[:, first:])
-        return Fields(rho, grad_rho, p, grad_p, state.rho_lm, constant)
+
+        def grad_p():
+            # np.zeros, not empty + fill: the zero trace gradients are never written, so
+            # their pages are never committed (1/N² of ∇P's memory)
+            out = np.zeros((2 * g.j,) + p.shape)
+            g._gradient_into(state.p_lm[first:], out[:, first:])
+            return out
+        # 𝒦 = H: only X·∇P needs ∇P, and it is built one spin's pair at a time
+        # (:meth:`_advection`), so the whole (2j, N², …) array is formed only on request
+        return Fields(rho, grad_rho, p, grad_p if self.static_generator else grad_p(),
+                      state.rho_lm, constant)
 
     def p_components(self, state: State):
         """Grid components of P ``(N², *shape)`` and whether Tr P is constant (then p_0 is
@@ -176,11 +182,26 @@ class ProductTransport:
         """X = (X_θ1, X_φ1, …, X_θj, X_φj), ``(2j, *shape)``."""
         return self.velocity_from_fields(self.fields(state))
 
-    def _advection(self, x, grad_p):
-        """X·∇P for the traceless components: Σ_k x_k ∇_k p_{1:} ``(N²−1, *shape)``."""
-        adv = x[0] * grad_p[0, 1:]
-        for k in range(1, x.shape[0]):
-            adv += x[k] * grad_p[k, 1:]
+    def _advection(self, x, f: Fields, p_lm):
+        """X·∇P for the traceless components: Σ_k x_k ∇_k p_{1:} ``(N²−1, *shape)``.
+
+        From ``f.grad_p`` when the fields hold it; otherwise from one spin's gradient pair
+        of ``p_lm[1:]`` at a time (2 instead of 2j fields of N² − 1 components in memory:
+        at lmax 31 × 31, N = 2, one field is 170 MB).
+        """
+        if f.grad_p_computed:
+            pairs = (f.grad_p[2 * a:2 * a + 2, 1:] for a in range(self.grid.j))
+        else:
+            pairs = (self.grid.factor_gradient(a, p_lm[1:]) for a in range(self.grid.j))
+        adv = None
+        for a, pair in enumerate(pairs):
+            for k in (0, 1):
+                term = x[2 * a + k] * pair[k]
+                if adv is None:
+                    adv = term
+                else:
+                    adv += term
+            del term, pair
         return adv
 
     # --------------------------------------------------------------- tendency
@@ -192,7 +213,7 @@ class ProductTransport:
         drho = -self._density_divergence(f.rho, x)
         dp = np.zeros_like(state.p_lm)
         if self.N > 1:
-            dp[1:] = -g.analysis(self._advection(x, f.grad_p))
+            dp[1:] = -g.analysis(self._advection(x, f, state.p_lm))
         return drho, dp
 
     def _density_divergence(self, rho, x):
@@ -213,7 +234,7 @@ class ProductTransport:
         if self.N > 1:
             k = self.generator_components(f)
             local = hm.commutator_components(k, f.p)[1:] / self.hbar
-            local -= self._advection(x, f.grad_p)
+            local -= self._advection(x, f, state.p_lm)
             dp[1:] = g.analysis(local)
         return drho, dp
 

@@ -187,15 +187,30 @@ class ProductGrid:
 
     def _gradient_into(self, c, out):
         """:meth:`gradient` of ``c`` ``(k, ncoef)`` into ``out`` ``(2j, k, *shape)``."""
-        batch = c.shape[:-1]
         for a in range(self.j):
-            x, dims = c, self._spec_dims()
-            for b in reversed(range(self.j)):  # every other factor to the grid first
-                if b != a:
-                    x, dims = self._to_grid(x, batch, dims, b)
-            for k, kind in enumerate(("dtheta", "dphi")):  # the last stage: into out
-                self._to_grid(x, batch, dims, a, kind, out=out[2 * a + k])
-        self.counts["gradient"] += math.prod(batch)
+            self._factor_gradient_into(a, c, out[2 * a:2 * a + 2])
+        self.counts["gradient"] += math.prod(c.shape[:-1])
+        return out
+
+    def factor_gradient(self, a, c):
+        """The tangent pair of spin a only, (∂θ_a f, (1/sinθ_a) ∂φ_a f): ``(2, ..., *shape)``
+        for coefficients ``(..., ncoef)`` (a caller that needs one spin's pair at a time
+        holds 2 instead of 2j fields)."""
+        c = self._check_spec(c)
+        out = np.empty((2,) + c.shape[:-1] + self.shape)
+        self._factor_gradient_into(a, c, out)
+        self.counts["factor_gradient"] += math.prod(c.shape[:-1])
+        return out
+
+    def _factor_gradient_into(self, a, c, out):
+        """Spin a's pair of the gradient of ``c`` ``(k, ncoef)`` into ``out`` ``(2, k, *shape)``."""
+        batch = c.shape[:-1]
+        x, dims = c, self._spec_dims()
+        for b in reversed(range(self.j)):  # every other factor to the grid first
+            if b != a:
+                x, dims = self._to_grid(x, batch, dims, b)
+        for k, kind in enumerate(("dtheta", "dphi")):  # the last stage: into out
+            self._to_grid(x, batch, dims, a, kind, out=out[k])
         return out
 
     def _synthesis_into(self, c, out):
