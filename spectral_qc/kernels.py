@@ -354,3 +354,36 @@ def normalized_fields(q, gq_t, gq_p, rho_s, gr_t, gr_p, p_s):
             pa[t] = v
             ga[t] = (ga[t] - v * gr_t[t]) * inv[t]
             gb[t] = (gb[t] - v * gr_p[t]) * inv[t]
+
+
+@_jit
+def dot_components(a, b, out):
+    """out = Σ_c a_c b_c (Tr(AB) for Hermitian-basis components), summed in the order
+    c = 0, 1, … (as :func:`spectral_qc.hermitian.dot_components`); a, b ``(n, npts)``."""
+    npts = out.shape[0]
+    a0, b0 = a[0], b[0]
+    for t in range(npts):
+        out[t] = a0[t] * b0[t]
+    for c in range(1, a.shape[0]):
+        ac, bc = a[c], b[c]
+        for t in range(npts):
+            out[t] += ac[t] * bc[t]
+
+
+@_jit
+def traceless_norm2_max(k):
+    """max over the points of Σ_{a ≥ 1} k_a² (|k⃗|² of the traceless part); k ``(n, npts)``."""
+    n, npts = k.shape
+    acc = np.empty(BLOCK)
+    best = 0.0
+    for s0 in range(0, npts, BLOCK):
+        s1 = min(s0 + BLOCK, npts)
+        nb = s1 - s0
+        acc[:nb] = 0.0
+        for a in range(1, n):
+            ka = k[a, s0:s1]
+            for t in range(nb):
+                acc[t] += ka[t] * ka[t]
+        for t in range(nb):
+            best = max(best, acc[t])
+    return best

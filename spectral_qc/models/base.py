@@ -204,11 +204,7 @@ class Model(ModelBase):
             def grad_rho():
                 return like.grad_rho  # computed at most once, and shared
         else:
-            rho = g.synthesis(state.rho_lm)
-            rho_lm = state.rho_lm
-
-            def grad_rho():
-                return g.gradient(rho_lm)
+            rho, grad_rho = self._density_fields(state.rho_lm)
         if self.N == 1:  # P ≡ 1: nothing to transform
             p = np.ones((1,) + g.shape)
             grad_p = np.zeros((2, 1) + g.shape)
@@ -219,6 +215,27 @@ class Model(ModelBase):
         grad_p[:, :first] = 0.0
         g._gradient_into(state.p_lm[first:], grad_p[0, first:], grad_p[1, first:])
         return Fields(rho, grad_rho, p, grad_p, state.rho_lm, constant)
+
+    def _density_fields(self, rho_lm):
+        """ϱ on the grid and a callable giving ∇ϱ (one gradient, at most once), for the
+        coefficients ``rho_lm`` ``(nlm,)``.
+
+        A rotation sub-step leaves ϱ unchanged, so consecutive sub-steps (R(½) and the
+        first transport stage, R(½) and the next step's R(½)) ask for the same ϱ: the
+        fields of the last coefficients asked for are kept (compared by value, so a
+        state changed in place is transformed again) and reused without a transform.
+        """
+        g = self.grid
+        last = getattr(self, "_last_density", None)
+        if last is None or not np.array_equal(last[0], rho_lm):
+            rho_lm = np.array(rho_lm)  # a private copy: the key and the gradient's input
+            last = self._last_density = [rho_lm, g.synthesis(rho_lm), None]
+
+        def grad_rho():
+            if last[2] is None:
+                last[2] = g.gradient(last[0])
+            return last[2]
+        return last[1], grad_rho
 
     def p_components(self, state: State):
         """Grid components of P, ``(N², nlat, nphi)``, and whether Tr P is constant.
