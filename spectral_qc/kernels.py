@@ -29,13 +29,15 @@ _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 # ----------------------------------------------------------------- qubit (N = 2)
 @_jit
-def qubit_generator(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, out):
+def qubit_generator(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, out, h, k, with_k):
     """Hybrid ħ-part for a qubit (:func:`spectral_qc.models.hybrid.qubit_quantum_generator`).
 
     rho, gr_t, gr_p : (npts,) — ϱ, ∂θϱ, ∂φϱ/sinθ
     p, gp_t, gp_p : (4, npts) — components of P and their gradients
     hs_t, hs_p : (3, npts) — (√2/S) ∇h⃗
     out : (4, npts) — g, written
+    h, k : (4, npts) — with ``with_k``, k = h + g (𝒦) is written in the same pass; else
+        not read (any arrays of that shape)
     """
     c0 = hbar / math.sqrt(2.0)
     for t in range(rho.shape[0]):
@@ -49,10 +51,17 @@ def qubit_generator(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, out):
         c1 = (qt2 * hp3 - qt3 * hp2) - (qp2 * ht3 - qp3 * ht2)
         c2 = (qt3 * hp1 - qt1 * hp3) - (qp3 * ht1 - qp1 * ht3)
         c3 = (qt1 * hp2 - qt2 * hp1) - (qp1 * ht2 - qp2 * ht1)
-        out[0, t] = c0 * (p1 * c1 + p2 * c2 + p3 * c3)
-        out[1, t] = -hbar * c1
-        out[2, t] = -hbar * c2
-        out[3, t] = -hbar * c3
+        g0 = c0 * (p1 * c1 + p2 * c2 + p3 * c3)
+        g1, g2, g3 = -hbar * c1, -hbar * c2, -hbar * c3
+        out[0, t] = g0
+        out[1, t] = g1
+        out[2, t] = g2
+        out[3, t] = g3
+        if with_k:
+            k[0, t] = h[0, t] + g0
+            k[1, t] = h[1, t] + g1
+            k[2, t] = h[2, t] + g2
+            k[3, t] = h[3, t] + g3
 
 
 #: Largest half angle for which :func:`qubit_rotate` uses its polynomials for sin and cos
@@ -387,3 +396,42 @@ def traceless_norm2_max(k):
         for t in range(nb):
             best = max(best, acc[t])
     return best
+
+
+@_jit
+def smoothed_qubit_generator(q, gq_t, gq_p, sqrt_n, hs_t, hs_p, hbar, out):
+    """:func:`normalized_fields` followed by :func:`qubit_generator`, per point, without
+    the intermediate fields (the heat-kernel hybrid qubit; the same arithmetic).
+
+    q, gq_* ``(4, npts)`` — components of 𝒬 = S_α(ϱP) and their gradients; ϱ̃ = √N q_0;
+    hs_* ``(3, npts)`` — (√2/S)∇h⃗; out ``(4, npts)`` — g at the smoothed state, written.
+    Returns False (out incomplete) when some ϱ̃ is not > 0.
+    """
+    c0 = hbar / math.sqrt(2.0)
+    bad = 0
+    for t in range(q.shape[1]):
+        rho = sqrt_n * q[0, t]
+        bad += 0 if rho > 0 else 1
+        gr_t, gr_p = sqrt_n * gq_t[0, t], sqrt_n * gq_p[0, t]
+        inv1 = 1.0 / rho
+        p1, p2, p3 = q[1, t] * inv1, q[2, t] * inv1, q[3, t] * inv1
+        g_t1 = (gq_t[1, t] - p1 * gr_t) * inv1
+        g_t2 = (gq_t[2, t] - p2 * gr_t) * inv1
+        g_t3 = (gq_t[3, t] - p3 * gr_t) * inv1
+        g_p1 = (gq_p[1, t] - p1 * gr_p) * inv1
+        g_p2 = (gq_p[2, t] - p2 * gr_p) * inv1
+        g_p3 = (gq_p[3, t] - p3 * gr_p) * inv1
+        inv = 0.5 / rho
+        at, ap = gr_t * inv, gr_p * inv
+        qt1, qt2, qt3 = g_t1 + at * p1, g_t2 + at * p2, g_t3 + at * p3
+        qp1, qp2, qp3 = g_p1 + ap * p1, g_p2 + ap * p2, g_p3 + ap * p3
+        ht1, ht2, ht3 = hs_t[0, t], hs_t[1, t], hs_t[2, t]
+        hp1, hp2, hp3 = hs_p[0, t], hs_p[1, t], hs_p[2, t]
+        c1 = (qt2 * hp3 - qt3 * hp2) - (qp2 * ht3 - qp3 * ht2)
+        c2 = (qt3 * hp1 - qt1 * hp3) - (qp3 * ht1 - qp1 * ht3)
+        c3 = (qt1 * hp2 - qt2 * hp1) - (qp1 * ht2 - qp2 * ht1)
+        out[0, t] = c0 * (p1 * c1 + p2 * c2 + p3 * c3)
+        out[1, t] = -hbar * c1
+        out[2, t] = -hbar * c2
+        out[3, t] = -hbar * c3
+    return bad == 0

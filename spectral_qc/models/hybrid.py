@@ -41,7 +41,7 @@ from ..errors import ConfigError
 from . import register_model
 from .base import Fields, Model, expectation_gradient
 from ..characteristics import SHORT_WAVE_CAUSE
-from .regularizations import REGULARIZATIONS, check_regularization
+from .regularizations import REGULARIZATIONS, HeatKernel, Regularization, check_regularization
 
 
 def poisson_bracket_sum(grad_P, grad_H, spin_magnitude):
@@ -161,8 +161,11 @@ def _cross_minus_cross(a, b, c, d):
     return out
 
 
-def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar):
+def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar, h=None):
     """:func:`quantum_generator_components` for a qubit, written with cross products.
+
+    ``h`` (components of H, grid fields ``(4, nlat, nphi)``): returns (g, h + g), 𝒦 in the
+    same compiled pass.
 
     ``grad_h_scaled`` is (√2/S) ∇h⃗, ``(2, 3, nlat, nphi)`` (the σ components of ∇H,
     precomputed once). With b⃗ = p⃗_θ × ĥ_φ − p⃗_φ × ĥ_θ (ĥ the scaled gradients) and
@@ -175,10 +178,17 @@ def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar):
         g = np.empty(p.shape)
         flat = hm._flat
         gr = flat(grad_rho)
+        k = None if h is None else np.empty(p.shape)
+        g2 = g.reshape(4, -1)
         kernels.qubit_generator(np.ascontiguousarray(rho).reshape(-1), gr[0], gr[1], flat(p),
                                 flat(grad_p[0]), flat(grad_p[1]), flat(grad_h_scaled[0]),
-                                flat(grad_h_scaled[1]), float(hbar), g.reshape(4, -1))
-        return g
+                                flat(grad_h_scaled[1]), float(hbar), g2,
+                                g2 if h is None else flat(h),
+                                g2 if h is None else k.reshape(4, -1), h is not None)
+        return g if h is None else (g, k)
+    if h is not None:
+        g = qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar)
+        return g, h + g
     hs_t, hs_p = grad_h_scaled[0], grad_h_scaled[1]
     pv = p[1:]
     inv = 0.5 / rho
@@ -251,9 +261,18 @@ class Hybrid(Model):
             if self.N == 2 else None
         # the components of ∇H that are not identically zero (few for few Pauli terms)
         self._h_support = hm.support_of(self.grad_h)
+        # a qubit without regularization: G and 𝒦 = H + G in one compiled pass
+        self._plain_qubit = self.N == 2 and type(self.regularizer) is Regularization
+        # a qubit with the heat kernel's own smoothed state: P̃ and G in one compiled pass
+        self._fused_smoothing = self.N == 2 and isinstance(self.regularizer, HeatKernel) and (
+            type(self.regularizer).quantum_fields_components
+            is HeatKernel.quantum_fields_components)
 
     accepts_regularization = True
     needs_positive_density = True
+    #: the compiled one-sphere qubit paths (set by ``__init__``; off for subclasses that
+    #: build their own fields, e.g. on a product of spheres)
+    _plain_qubit = _fused_smoothing = False
 
     @classmethod
     def from_config(cls, grid, hamiltonian, model):
@@ -297,6 +316,9 @@ class Hybrid(Model):
     def quantum_part(self, f: Fields) -> np.ndarray:
         """Components of the generator's ħ-part (after the regularization), cached."""
         g = f.cache.get("g")
+        if g is None and self._fused_smoothing and f.p.ndim == 3:
+            g = f.cache["g"] = self.regularizer.smooth_generator_components(
+                self._smoothed_qubit_generator(f))
         if g is None:
             rho, grad_rho, p, grad_p = self.regularizer.quantum_fields_components(f, self.N)
             if self.N == 2:
@@ -309,9 +331,29 @@ class Hybrid(Model):
             g = f.cache["g"] = self.regularizer.smooth_generator_components(g)
         return g
 
+    def _smoothed_qubit_generator(self, f: Fields) -> np.ndarray:
+        """G(𝒬) for a qubit with a smoothing regularization (:class:`HeatKernel`), before
+        the last smoothing: P̃, ∇P̃ and the generator at the smoothed state in one compiled
+        pass (the arithmetic of ``quantum_fields_components`` and
+        :func:`qubit_quantum_generator`)."""
+        reg = self.regularizer
+        q, grad_q = reg.smoothed_state(f)
+        flat = hm._flat
+        g = np.empty(q.shape)
+        if not kernels.smoothed_qubit_generator(flat(q), flat(grad_q[0]), flat(grad_q[1]),
+                                                float(np.sqrt(2)), flat(self._grad_h_scaled[0]),
+                                                flat(self._grad_h_scaled[1]), self.hbar,
+                                                g.reshape(4, -1)):
+            raise reg.smoothed_density_lost(np.sqrt(2) * q[0])
+        return g
+
     def generator_components(self, f: Fields) -> np.ndarray:
         """Components of 𝒦 = H + G, ``(N², nlat, nphi)``, cached in ``f.cache``."""
         k = f.cache.get("k")
+        if k is None and "g" not in f.cache and self._plain_qubit:  # g and 𝒦 in one pass
+            f.cache["g"], k = qubit_quantum_generator(f.rho, f.grad_rho, f.p, f.grad_p,
+                                                      self._grad_h_scaled, self.hbar, self.h)
+            f.cache["k"] = k
         if k is None:
             k = f.cache["k"] = self.h + self.quantum_part(f)
         return k
