@@ -151,13 +151,15 @@ def commutator(a, b, I, J, C, F, out):
 
 @_jit
 def quantum_generator(rho, gr_t, gr_p, p, gp_t, gp_p, h_t, h_p, A, B, C, F, hbar, inv_s,
-                      sqrt_n, out):
+                      sqrt_n, out, h, k, with_k):
     """Hybrid ħ-part for general N (:func:`~spectral_qc.models.hybrid.quantum_generator_components`).
 
     With q_k = ∇_k p + (ϱ_k/2ϱ) p and c = F(q_θ, h_φ) − F(q_φ, h_θ):
     g = −(ħ/S) c, g_0 = (ħ√N/2S) p·c (``sqrt_n`` = √N). The bilinear form comes as single
     products c_C += F q_A h_B (:func:`spectral_qc.hermitian.structure_products`, only
     those with a non-zero h_B). Shapes: rho, gr_* (npts,); p, gp_*, h_*, out (N², npts).
+    With ``with_k``, k = h + g (𝒦, ``(N², npts)``) is written per block as well (h, k not
+    read otherwise).
     """
     n, npts = p.shape
     q_t = np.empty((n, BLOCK))
@@ -193,6 +195,11 @@ def quantum_generator(rho, gr_t, gr_p, p, gp_t, gp_p, h_t, h_p, A, B, C, F, hbar
                 oa[t] = (-hbar * inv_s) * ca[t]
         for t in range(nb):
             o0[t] *= c0
+        if with_k:
+            for a in range(n):
+                ha, oa, ka = h[a, s0:s1], out[a, s0:s1], k[a, s0:s1]
+                for t in range(nb):
+                    ka[t] = ha[t] + oa[t]
 
 
 @_jit

@@ -91,7 +91,7 @@ def quantum_energy_density(rho, grad_rho, P, grad_P, grad_H, hbar, spin_magnitud
 
 
 def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_magnitude,
-                                 support=None):
+                                 support=None, h=None):
     """:func:`quantum_generator` in real Hermitian-basis components.
 
     With ``[A, B] = i F(a, b)·E`` (:func:`~spectral_qc.hermitian.commutator_components`;
@@ -110,6 +110,8 @@ def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_ma
     support : frozenset, optional
         Components of ∇h that may be non-zero (:func:`~spectral_qc.hermitian.support_of`):
         the commutators skip the others (same result, fewer products).
+    h : (N², nlat, nphi), optional
+        Components of H: return (g, h + g) instead (𝒦 in the same compiled pass).
 
     Returns
     -------
@@ -119,14 +121,21 @@ def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_ma
     if n2 > 4 and p.ndim == 3 and grad_h.shape == grad_p.shape:  # compiled (same formula)
         g = np.empty(p.shape)
         flat = hm._flat
+        k = None if h is None else np.empty(p.shape)
+        g2 = g.reshape(n2, -1)
         kernels.quantum_generator(
             np.ascontiguousarray(rho).reshape(-1), flat(grad_rho)[0], flat(grad_rho)[1],
             flat(p), flat(grad_p[0]), flat(grad_p[1]), flat(grad_h[0]), flat(grad_h[1]),
             *hm.structure_products(hm.size_from_components(n2),
                                  None if support is None else frozenset(support)),
             float(hbar), 1.0 / spin_magnitude, float(np.sqrt(hm.size_from_components(n2))),
-            g.reshape(n2, -1))
-        return g
+            g2, g2 if h is None else flat(h), g2 if h is None else k.reshape(n2, -1),
+            h is not None)
+        return g if h is None else (g, k)
+    if h is not None:
+        g = quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar,
+                                         spin_magnitude, support)
+        return g, h + g
 
     def comm(a, b):
         return hm.commutator_components(a, b, support)
@@ -261,8 +270,8 @@ class Hybrid(Model):
             if self.N == 2 else None
         # the components of ∇H that are not identically zero (few for few Pauli terms)
         self._h_support = hm.support_of(self.grad_h)
-        # a qubit without regularization: G and 𝒦 = H + G in one compiled pass
-        self._plain_qubit = self.N == 2 and type(self.regularizer) is Regularization
+        # no regularization: G and 𝒦 = H + G in one compiled pass
+        self._plain = type(self.regularizer) is Regularization
         # a qubit with the heat kernel's own smoothed state: P̃ and G in one compiled pass
         self._fused_smoothing = self.N == 2 and isinstance(self.regularizer, HeatKernel) and (
             type(self.regularizer).quantum_fields_components
@@ -272,7 +281,7 @@ class Hybrid(Model):
     needs_positive_density = True
     #: the compiled one-sphere qubit paths (set by ``__init__``; off for subclasses that
     #: build their own fields, e.g. on a product of spheres)
-    _plain_qubit = _fused_smoothing = False
+    _plain = _fused_smoothing = False
 
     @classmethod
     def from_config(cls, grid, hamiltonian, model):
@@ -350,9 +359,14 @@ class Hybrid(Model):
     def generator_components(self, f: Fields) -> np.ndarray:
         """Components of 𝒦 = H + G, ``(N², nlat, nphi)``, cached in ``f.cache``."""
         k = f.cache.get("k")
-        if k is None and "g" not in f.cache and self._plain_qubit:  # g and 𝒦 in one pass
-            f.cache["g"], k = qubit_quantum_generator(f.rho, f.grad_rho, f.p, f.grad_p,
-                                                      self._grad_h_scaled, self.hbar, self.h)
+        if k is None and "g" not in f.cache and self._plain and f.p.ndim == 3:
+            if self.N == 2:  # g and 𝒦 in one compiled pass
+                f.cache["g"], k = qubit_quantum_generator(
+                    f.rho, f.grad_rho, f.p, f.grad_p, self._grad_h_scaled, self.hbar, self.h)
+            else:
+                f.cache["g"], k = quantum_generator_components(
+                    f.rho, f.grad_rho, f.p, f.grad_p, self.grad_h, self.hbar,
+                    self.spin_magnitude, self._h_support, self.h)
             f.cache["k"] = k
         if k is None:
             k = f.cache["k"] = self.h + self.quantum_part(f)
