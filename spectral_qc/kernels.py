@@ -29,15 +29,13 @@ _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 # ----------------------------------------------------------------- qubit (N = 2)
 @_jit
-def qubit_generator(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, out, h, k, with_k):
+def qubit_generator(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, out):
     """Hybrid ħ-part for a qubit (:func:`spectral_qc.models.hybrid.qubit_quantum_generator`).
 
     rho, gr_t, gr_p : (npts,) — ϱ, ∂θϱ, ∂φϱ/sinθ
     p, gp_t, gp_p : (4, npts) — components of P and their gradients
     hs_t, hs_p : (3, npts) — (√2/S) ∇h⃗
     out : (4, npts) — g, written
-    h, k : (4, npts) — with ``with_k``, k = h + g (𝒦) is written in the same pass; else
-        not read (any arrays of that shape)
     """
     c0 = hbar / math.sqrt(2.0)
     for t in range(rho.shape[0]):
@@ -51,17 +49,10 @@ def qubit_generator(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, out, h, k,
         c1 = (qt2 * hp3 - qt3 * hp2) - (qp2 * ht3 - qp3 * ht2)
         c2 = (qt3 * hp1 - qt1 * hp3) - (qp3 * ht1 - qp1 * ht3)
         c3 = (qt1 * hp2 - qt2 * hp1) - (qp1 * ht2 - qp2 * ht1)
-        g0 = c0 * (p1 * c1 + p2 * c2 + p3 * c3)
-        g1, g2, g3 = -hbar * c1, -hbar * c2, -hbar * c3
-        out[0, t] = g0
-        out[1, t] = g1
-        out[2, t] = g2
-        out[3, t] = g3
-        if with_k:
-            k[0, t] = h[0, t] + g0
-            k[1, t] = h[1, t] + g1
-            k[2, t] = h[2, t] + g2
-            k[3, t] = h[3, t] + g3
+        out[0, t] = c0 * (p1 * c1 + p2 * c2 + p3 * c3)
+        out[1, t] = -hbar * c1
+        out[2, t] = -hbar * c2
+        out[3, t] = -hbar * c3
 
 
 #: Largest half angle for which :func:`qubit_rotate` uses its polynomials for sin and cos
@@ -151,15 +142,13 @@ def commutator(a, b, I, J, C, F, out):
 
 @_jit
 def quantum_generator(rho, gr_t, gr_p, p, gp_t, gp_p, h_t, h_p, A, B, C, F, hbar, inv_s,
-                      sqrt_n, out, h, k, with_k):
+                      sqrt_n, out):
     """Hybrid ħ-part for general N (:func:`~spectral_qc.models.hybrid.quantum_generator_components`).
 
     With q_k = ∇_k p + (ϱ_k/2ϱ) p and c = F(q_θ, h_φ) − F(q_φ, h_θ):
     g = −(ħ/S) c, g_0 = (ħ√N/2S) p·c (``sqrt_n`` = √N). The bilinear form comes as single
     products c_C += F q_A h_B (:func:`spectral_qc.hermitian.structure_products`, only
     those with a non-zero h_B). Shapes: rho, gr_* (npts,); p, gp_*, h_*, out (N², npts).
-    With ``with_k``, k = h + g (𝒦, ``(N², npts)``) is written per block as well (h, k not
-    read otherwise).
     """
     n, npts = p.shape
     q_t = np.empty((n, BLOCK))
@@ -195,11 +184,6 @@ def quantum_generator(rho, gr_t, gr_p, p, gp_t, gp_p, h_t, h_p, A, B, C, F, hbar
                 oa[t] = (-hbar * inv_s) * ca[t]
         for t in range(nb):
             o0[t] *= c0
-        if with_k:
-            for a in range(n):
-                ha, oa, ka = h[a, s0:s1], out[a, s0:s1], k[a, s0:s1]
-                for t in range(nb):
-                    ka[t] = ha[t] + oa[t]
 
 
 @_jit

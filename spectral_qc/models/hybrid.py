@@ -41,7 +41,7 @@ from ..errors import ConfigError
 from . import register_model
 from .base import Fields, Model, expectation_gradient
 from ..characteristics import SHORT_WAVE_CAUSE
-from .regularizations import REGULARIZATIONS, HeatKernel, Regularization, check_regularization
+from .regularizations import REGULARIZATIONS, HeatKernel, check_regularization
 
 
 def poisson_bracket_sum(grad_P, grad_H, spin_magnitude):
@@ -91,7 +91,7 @@ def quantum_energy_density(rho, grad_rho, P, grad_P, grad_H, hbar, spin_magnitud
 
 
 def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_magnitude,
-                                 support=None, h=None):
+                                 support=None):
     """:func:`quantum_generator` in real Hermitian-basis components.
 
     With ``[A, B] = i F(a, b)·E`` (:func:`~spectral_qc.hermitian.commutator_components`;
@@ -110,8 +110,6 @@ def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_ma
     support : frozenset, optional
         Components of ∇h that may be non-zero (:func:`~spectral_qc.hermitian.support_of`):
         the commutators skip the others (same result, fewer products).
-    h : (N², nlat, nphi), optional
-        Components of H: return (g, h + g) instead (𝒦 in the same compiled pass).
 
     Returns
     -------
@@ -121,21 +119,14 @@ def quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar, spin_ma
     if n2 > 4 and p.ndim == 3 and grad_h.shape == grad_p.shape:  # compiled (same formula)
         g = np.empty(p.shape)
         flat = hm._flat
-        k = None if h is None else np.empty(p.shape)
-        g2 = g.reshape(n2, -1)
         kernels.quantum_generator(
             np.ascontiguousarray(rho).reshape(-1), flat(grad_rho)[0], flat(grad_rho)[1],
             flat(p), flat(grad_p[0]), flat(grad_p[1]), flat(grad_h[0]), flat(grad_h[1]),
             *hm.structure_products(hm.size_from_components(n2),
                                  None if support is None else frozenset(support)),
             float(hbar), 1.0 / spin_magnitude, float(np.sqrt(hm.size_from_components(n2))),
-            g2, g2 if h is None else flat(h), g2 if h is None else k.reshape(n2, -1),
-            h is not None)
-        return g if h is None else (g, k)
-    if h is not None:
-        g = quantum_generator_components(rho, grad_rho, p, grad_p, grad_h, hbar,
-                                         spin_magnitude, support)
-        return g, h + g
+            g.reshape(n2, -1))
+        return g
 
     def comm(a, b):
         return hm.commutator_components(a, b, support)
@@ -170,11 +161,8 @@ def _cross_minus_cross(a, b, c, d):
     return out
 
 
-def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar, h=None):
+def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar):
     """:func:`quantum_generator_components` for a qubit, written with cross products.
-
-    ``h`` (components of H, grid fields ``(4, nlat, nphi)``): returns (g, h + g), 𝒦 in the
-    same compiled pass.
 
     ``grad_h_scaled`` is (√2/S) ∇h⃗, ``(2, 3, nlat, nphi)`` (the σ components of ∇H,
     precomputed once). With b⃗ = p⃗_θ × ĥ_φ − p⃗_φ × ĥ_θ (ĥ the scaled gradients) and
@@ -187,17 +175,10 @@ def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar, h=Non
         g = np.empty(p.shape)
         flat = hm._flat
         gr = flat(grad_rho)
-        k = None if h is None else np.empty(p.shape)
-        g2 = g.reshape(4, -1)
         kernels.qubit_generator(np.ascontiguousarray(rho).reshape(-1), gr[0], gr[1], flat(p),
                                 flat(grad_p[0]), flat(grad_p[1]), flat(grad_h_scaled[0]),
-                                flat(grad_h_scaled[1]), float(hbar), g2,
-                                g2 if h is None else flat(h),
-                                g2 if h is None else k.reshape(4, -1), h is not None)
-        return g if h is None else (g, k)
-    if h is not None:
-        g = qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar)
-        return g, h + g
+                                flat(grad_h_scaled[1]), float(hbar), g.reshape(4, -1))
+        return g
     hs_t, hs_p = grad_h_scaled[0], grad_h_scaled[1]
     pv = p[1:]
     inv = 0.5 / rho
@@ -270,8 +251,6 @@ class Hybrid(Model):
             if self.N == 2 else None
         # the components of ∇H that are not identically zero (few for few Pauli terms)
         self._h_support = hm.support_of(self.grad_h)
-        # no regularization: G and 𝒦 = H + G in one compiled pass
-        self._plain = type(self.regularizer) is Regularization
         # a qubit with the heat kernel's own smoothed state: P̃ and G in one compiled pass
         self._fused_smoothing = self.N == 2 and isinstance(self.regularizer, HeatKernel) and (
             type(self.regularizer).quantum_fields_components
@@ -281,7 +260,7 @@ class Hybrid(Model):
     needs_positive_density = True
     #: the compiled one-sphere qubit paths (set by ``__init__``; off for subclasses that
     #: build their own fields, e.g. on a product of spheres)
-    _plain = _fused_smoothing = False
+    _fused_smoothing = False
 
     @classmethod
     def from_config(cls, grid, hamiltonian, model):
@@ -359,15 +338,6 @@ class Hybrid(Model):
     def generator_components(self, f: Fields) -> np.ndarray:
         """Components of 𝒦 = H + G, ``(N², nlat, nphi)``, cached in ``f.cache``."""
         k = f.cache.get("k")
-        if k is None and "g" not in f.cache and self._plain and f.p.ndim == 3:
-            if self.N == 2:  # g and 𝒦 in one compiled pass
-                f.cache["g"], k = qubit_quantum_generator(
-                    f.rho, f.grad_rho, f.p, f.grad_p, self._grad_h_scaled, self.hbar, self.h)
-            else:
-                f.cache["g"], k = quantum_generator_components(
-                    f.rho, f.grad_rho, f.p, f.grad_p, self.grad_h, self.hbar,
-                    self.spin_magnitude, self._h_support, self.h)
-            f.cache["k"] = k
         if k is None:
             k = f.cache["k"] = self.h + self.quantum_part(f)
         return k
