@@ -251,6 +251,11 @@ class Hybrid(Model):
             if self.N == 2 else None
         # the components of ∇H that are not identically zero (few for few Pauli terms)
         self._h_support = hm.support_of(self.grad_h)
+        # the heat kernel's smoothing of G, one component at a time (g_0 need not be
+        # smoothed for the rotation, rotation_generator_components)
+        self._smoothing_per_component = isinstance(self.regularizer, HeatKernel) and (
+            type(self.regularizer).smooth_generator_components
+            is HeatKernel.smooth_generator_components)
         # a qubit with the heat kernel's own smoothed state: P̃ and G in one compiled pass
         self._fused_smoothing = self.N == 2 and isinstance(self.regularizer, HeatKernel) and (
             type(self.regularizer).quantum_fields_components
@@ -258,9 +263,10 @@ class Hybrid(Model):
 
     accepts_regularization = True
     needs_positive_density = True
-    #: the compiled one-sphere qubit paths (set by ``__init__``; off for subclasses that
-    #: build their own fields, e.g. on a product of spheres)
-    _fused_smoothing = False
+    #: the compiled one-sphere qubit path and the traceless rotation generator (set by
+    #: ``__init__``; off for subclasses that build their own fields, e.g. on a product of
+    #: spheres)
+    _fused_smoothing = _smoothing_per_component = False
 
     @classmethod
     def from_config(cls, grid, hamiltonian, model):
@@ -304,20 +310,41 @@ class Hybrid(Model):
     def quantum_part(self, f: Fields) -> np.ndarray:
         """Components of the generator's ħ-part (after the regularization), cached."""
         g = f.cache.get("g")
-        if g is None and self._fused_smoothing and f.p.ndim == 3:
-            g = f.cache["g"] = self.regularizer.smooth_generator_components(
-                self._smoothed_qubit_generator(f))
         if g is None:
-            rho, grad_rho, p, grad_p = self.regularizer.quantum_fields_components(f, self.N)
-            if self.N == 2:
-                g = qubit_quantum_generator(rho, grad_rho, p, grad_p, self._grad_h_scaled,
-                                            self.hbar)
-            else:
-                g = quantum_generator_components(rho, grad_rho, p, grad_p, self.grad_h,
-                                                 self.hbar, self.spin_magnitude,
-                                                 self._h_support)
-            g = f.cache["g"] = self.regularizer.smooth_generator_components(g)
+            g = f.cache["g"] = self.regularizer.smooth_generator_components(
+                self._unsmoothed_quantum_part(f))
         return g
+
+    def _unsmoothed_quantum_part(self, f: Fields) -> np.ndarray:
+        """G at the regularization's state (``quantum_fields_components``), before its
+        ``smooth_generator_components``; ``(N², nlat, nphi)``."""
+        if self._fused_smoothing and f.p.ndim == 3:
+            return self._smoothed_qubit_generator(f)
+        rho, grad_rho, p, grad_p = self.regularizer.quantum_fields_components(f, self.N)
+        if self.N == 2:
+            return qubit_quantum_generator(rho, grad_rho, p, grad_p, self._grad_h_scaled,
+                                           self.hbar)
+        return quantum_generator_components(rho, grad_rho, p, grad_p, self.grad_h, self.hbar,
+                                            self.spin_magnitude, self._h_support)
+
+    def rotation_generator_components(self, f: Fields) -> np.ndarray:
+        """𝒦 as the rotation U P U† uses it, ``(N², nlat, nphi)``: the components
+        1 … N² − 1 of :meth:`generator_components` (the same numbers), and k_0 = h_0.
+
+        The identity component of 𝒦 does not rotate P (it commutes with everything), so
+        with a smoothing regularization (:class:`HeatKernel`) the smoothing of g_0 (one
+        analysis and one synthesis per generator) is skipped; otherwise this is
+        :meth:`generator_components` itself.
+        """
+        if "k" in f.cache or not self._smoothing_per_component or f.p.ndim != 3:
+            return self.generator_components(f)
+        k = f.cache.get("k_rotation")
+        if k is None:
+            g = self._unsmoothed_quantum_part(f)
+            k = self.h.copy()
+            k[1:] += self.regularizer.smooth_generator_components(g[1:])
+            f.cache["k_rotation"] = k
+        return k
 
     def _smoothed_qubit_generator(self, f: Fields) -> np.ndarray:
         """G(𝒬) for a qubit with a smoothing regularization (:class:`HeatKernel`), before
