@@ -286,11 +286,13 @@ PROFILE_CATEGORIES = [
     ("transforms (shtns)", lambda f, n: "shtns" in f or "_shtns" in n),
     ("rotation U P U†", lambda f, n: "exponential.py" in f or n in (
         "_qubit_rotate", "unitary_conjugate_components", "conjugate_components_with", "eigh",
-        "qubit_rotate", "conjugate_series", "conjugate_with")),
+        "qubit_rotate", "conjugate_series", "conjugate_with", "traceless_norm2_max")),
     ("generator 𝒦 (ħ-part)", lambda f, n: n in (
         "quantum_generator_components", "qubit_quantum_generator", "commutator_components",
         "_cross_minus_cross", "quantum_part", "generator_components", "qubit_generator",
-        "quantum_generator", "commutator", "quantum_fields_components", "normalized_fields")),
+        "quantum_generator", "commutator", "quantum_fields_components", "normalized_fields",
+        "smoothed_qubit_generator", "_smoothed_qubit_generator", "_unsmoothed_quantum_part",
+        "rotation_generator_components", "smoothed_state")),
 ]
 
 
