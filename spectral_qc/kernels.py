@@ -23,6 +23,8 @@ import numpy as np
 
 #: Points per block of the blocked kernels (a few components × 256 points stay in L1/L2).
 BLOCK = 256
+#: Independent partial maxima of the max reductions (breaks the chain of dependent max).
+LANES = 8
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
@@ -81,8 +83,14 @@ def qubit_rotate(p, k, tau, out):
     :func:`_sin_cos_small` (a loop the compiler vectorizes), else from ``math``.
     """
     r = tau / math.sqrt(2.0)
-    kk = 0.0
-    for t in range(p.shape[1]):
+    lanes = np.zeros(LANES)  # independent running maxima: no chain of dependent max
+    npts = p.shape[1]
+    for t0 in range(0, npts - npts % LANES, LANES):
+        for i in range(LANES):
+            t = t0 + i
+            lanes[i] = max(lanes[i], k[1, t] * k[1, t] + k[2, t] * k[2, t] + k[3, t] * k[3, t])
+    kk = lanes.max()
+    for t in range(npts - npts % LANES, npts):
         kk = max(kk, k[1, t] * k[1, t] + k[2, t] * k[2, t] + k[3, t] * k[3, t])
     if math.sqrt(kk) * abs(r) <= SMALL_HALF_ANGLE:
         for t in range(p.shape[1]):
@@ -375,7 +383,7 @@ def traceless_norm2_max(k):
     """max over the points of Σ_{a ≥ 1} k_a² (|k⃗|² of the traceless part); k ``(n, npts)``."""
     n, npts = k.shape
     acc = np.empty(BLOCK)
-    best = 0.0
+    lanes = np.zeros(LANES)
     for s0 in range(0, npts, BLOCK):
         s1 = min(s0 + BLOCK, npts)
         nb = s1 - s0
@@ -385,8 +393,8 @@ def traceless_norm2_max(k):
             for t in range(nb):
                 acc[t] += ka[t] * ka[t]
         for t in range(nb):
-            best = max(best, acc[t])
-    return best
+            lanes[t % LANES] = max(lanes[t % LANES], acc[t])
+    return lanes.max()
 
 
 @_jit
