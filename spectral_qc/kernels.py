@@ -434,3 +434,37 @@ def smoothed_qubit_generator(q, gq_t, gq_p, sqrt_n, hs_t, hs_p, hbar, out):
         out[2, t] = -hbar * c2
         out[3, t] = -hbar * c3
     return bad == 0
+
+
+@_jit
+def qubit_velocity(grad_pk, g, gp_t, gp_p, p, gh_t, gh_p, inv_s, x):
+    """The velocity of a qubit stage in one pass: X = (1/S) Tr(P∇𝒦) × n with
+    Tr(P∇𝒦) = ∇Tr(PG) − Σ_{a ≥ 1} g_a∇p_a + Σ_a p_a∇h_a (the product rule, the trace p_0
+    constant).
+
+    The arithmetic of :func:`subtract_weighted_gradients`, :func:`expectation_gradient`
+    (over all four components of ∇h: a zero one adds exactly nothing) and
+    ``Model.velocity_from_fields``, point by point. grad_pk, x ``(2, npts)``; g, gp_*, p,
+    gh_* ``(4, npts)``; x written. (Two outputs only: with ϱX and X·∇P as well, the
+    compiler's aliasing checks would stop the vectorization.)
+    """
+    for t in range(x.shape[1]):
+        g1, g2, g3 = g[1, t], g[2, t], g[3, t]
+        v_t = grad_pk[0, t] - g1 * gp_t[1, t]
+        v_t -= g2 * gp_t[2, t]
+        v_t -= g3 * gp_t[3, t]
+        v_p = grad_pk[1, t] - g1 * gp_p[1, t]
+        v_p -= g2 * gp_p[2, t]
+        v_p -= g3 * gp_p[3, t]
+        p0, p1, p2, p3 = p[0, t], p[1, t], p[2, t], p[3, t]
+        e_t = 0.0 + p0 * gh_t[0, t]
+        e_t += p1 * gh_t[1, t]
+        e_t += p2 * gh_t[2, t]
+        e_t += p3 * gh_t[3, t]
+        e_p = 0.0 + p0 * gh_p[0, t]
+        e_p += p1 * gh_p[1, t]
+        e_p += p2 * gh_p[2, t]
+        e_p += p3 * gh_p[3, t]
+        x[0, t] = (v_p + e_p) * inv_s
+        x[1, t] = (v_t + e_t) * -inv_s
+

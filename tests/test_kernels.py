@@ -139,3 +139,24 @@ def test_fused_smoothed_qubit_generator_equals_the_two_step_path(reg):
         model.quantum_part(model.fields(bad))
     with pytest.raises(SmoothedDensityLost):
         model.regularizer.quantum_fields_components(model.fields(bad), 2)
+
+
+@pytest.mark.parametrize("kw", [{}, dict(regularization="heat_kernel", alpha=0.01)])
+def test_qubit_velocity_kernel_equals_the_product_rule_path(kw):
+    """The qubit velocity in one compiled pass equals the generic Tr(P∇𝒦) × n/S of
+    Model.velocity_from_fields (product rule, Σ p_a∇h_a), bit for bit; with a Hamiltonian
+    whose ∇h has a zero component (the sum runs over all four) and S ≠ 1."""
+    from spectral_qc.models.base import Model
+    from spectral_qc.states import spin_coherent_field
+
+    grid = SphereGrid(23)
+    ham = Hamiltonian([("I", "0.5*nz**2 + 0.3*nx"), ("X", "0.5*nx"), ("Z", 0.35)])
+    model = make_model("hybrid", grid, ham, hbar=0.7, spin_magnitude=1.3, **kw)
+    state = state_from_grid(grid, von_mises_fisher(grid, [0.3, 0.1, 1.0], 2.0),
+                            spin_coherent_field(grid, 0.6))
+    f = model.fields(state)
+    assert f.trace_constant and len(model.grad_h_rows) == 3
+    fast = model.velocity_from_fields(f)
+    f.cache.pop("x")
+    generic = Model.velocity_from_fields(model, f)
+    assert np.array_equal(fast, generic) and np.abs(fast).max() > 0.1

@@ -325,7 +325,6 @@ class Model(ModelBase):
         drho_lm : (nlm,) — coefficients of −div(ϱX)
         dp_lm : (N², nlm) — coefficients of −X·∇P (zeros for N = 1)
         """
-        g = self.grid
         f = self.fields(state) if f is None else f
         x = self.velocity_from_fields(f)
         rx = np.empty_like(x)  # ϱX, and X·∇p_a (a ≥ 1) in the same pass
@@ -334,6 +333,12 @@ class Model(ModelBase):
                                    hm._flat(x), hm._flat(f.grad_p[0]),
                                    hm._flat(f.grad_p[1]), rx.reshape(2, -1),
                                    adv.reshape(adv.shape[0], rx[0].size))
+        return self._transport_coefficients(state, rx, adv)
+
+    def _transport_coefficients(self, state: State, rx, adv):
+        """(−div(ϱX), −X·∇P) in spectral space from ϱX ``(2, nlat, nphi)`` and X·∇p_a
+        ``(N² − 1, nlat, nphi)`` (1 vector analysis and N² − 1 analyses)."""
+        g = self.grid
         s_lm, _ = g.vector_analysis(rx[0], rx[1])
         drho_lm = g.l * (g.l + 1) * s_lm  # −div = +l(l+1) S_lm
         if self.N == 1:

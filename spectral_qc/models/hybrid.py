@@ -373,6 +373,22 @@ class Hybrid(Model):
         """𝒦 on the grid (module docstring); ``(N, N, nlat, nphi)`` complex Hermitian."""
         return hm.from_components(self.generator_components(f))
 
+    def velocity_from_fields(self, f: Fields, K=None) -> np.ndarray:
+        """:meth:`.base.Model.velocity_from_fields`; for a qubit on one sphere (constant
+        Tr P) the products of Tr(P∇𝒦) and X in one compiled pass (the same numbers)."""
+        if (K is not None or "x" in f.cache or self.N != 2 or not f.trace_constant
+                or f.p.ndim != 3 or f.grad_p.shape[0] != 2):
+            return super().velocity_from_fields(f, K)
+        grid, flat = self.grid, hm._flat
+        g = self.quantum_part(f)
+        grad_pk = grid.gradient(grid.analysis(hm.dot_components(f.p, g)))  # ∇Tr(PG)
+        x = f.cache["x"] = np.empty((2,) + f.rho.shape)
+        kernels.qubit_velocity(grad_pk.reshape(2, -1), flat(g), flat(f.grad_p[0]),
+                               flat(f.grad_p[1]), flat(f.p), flat(self.grad_h[0]),
+                               flat(self.grad_h[1]), 1.0 / self.spin_magnitude,
+                               x.reshape(2, -1))
+        return x
+
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
         """Tr(P∇𝒦) = Tr(P∇H) (precomputed ∇H) + Tr(P∇G) (by the product rule, 2 transforms)."""
         g = self.quantum_part(f) if K is None else hm.to_components(K) - self.h
