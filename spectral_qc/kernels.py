@@ -1,7 +1,8 @@
 """Compiled per-grid-point kernels of the Hermitian-component algebra (numba, issue 16).
 
-The pointwise algebra of a step (the hybrid generator, the rotation U P U†, the products
-of the velocity) touches every grid point a few hundred times. Written as whole-grid
+The pointwise algebra of a step (the hybrid generator, the rotation U P U†; the products
+of the velocity are in :mod:`spectral_qc.transport_kernels`) touches every grid point a
+few hundred times. Written as whole-grid
 numpy operations each of those is a pass over memory; here each is one loop over the
 points, in blocks of :data:`BLOCK` points whose components stay in the L1 cache, the
 inner loop running over the points (vectorized by the compiler).
@@ -39,22 +40,39 @@ def qubit_generator(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, out):
     hs_t, hs_p : (3, npts) — (√2/S) ∇h⃗
     out : (4, npts) — g, written
     """
-    c0 = hbar / math.sqrt(2.0)
     for t in range(rho.shape[0]):
-        inv = 0.5 / rho[t]
-        at, ap = gr_t[t] * inv, gr_p[t] * inv
-        p1, p2, p3 = p[1, t], p[2, t], p[3, t]
-        qt1, qt2, qt3 = gp_t[1, t] + at * p1, gp_t[2, t] + at * p2, gp_t[3, t] + at * p3
-        qp1, qp2, qp3 = gp_p[1, t] + ap * p1, gp_p[2, t] + ap * p2, gp_p[3, t] + ap * p3
-        ht1, ht2, ht3 = hs_t[0, t], hs_t[1, t], hs_t[2, t]
-        hp1, hp2, hp3 = hs_p[0, t], hs_p[1, t], hs_p[2, t]
-        c1 = (qt2 * hp3 - qt3 * hp2) - (qp2 * ht3 - qp3 * ht2)
-        c2 = (qt3 * hp1 - qt1 * hp3) - (qp3 * ht1 - qp1 * ht3)
-        c3 = (qt1 * hp2 - qt2 * hp1) - (qp1 * ht2 - qp2 * ht1)
-        out[0, t] = c0 * (p1 * c1 + p2 * c2 + p3 * c3)
-        out[1, t] = -hbar * c1
-        out[2, t] = -hbar * c2
-        out[3, t] = -hbar * c3
+        out[0, t], out[1, t], out[2, t], out[3, t] = _qubit_generator_point(
+            rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, t)
+
+
+@_jit
+def qubit_generator_plus(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, h, out):
+    """𝒦 = H + G for a qubit in one pass: :func:`qubit_generator` with h ``(4, npts)``
+    added (the same sums); out ``(4, npts)`` — h + g, written."""
+    for t in range(rho.shape[0]):
+        g0, g1, g2, g3 = _qubit_generator_point(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p,
+                                                hbar, t)
+        out[0, t] = h[0, t] + g0
+        out[1, t] = h[1, t] + g1
+        out[2, t] = h[2, t] + g2
+        out[3, t] = h[3, t] + g3
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _qubit_generator_point(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, t):
+    """The four components of g at point t (:func:`qubit_generator`)."""
+    c0 = hbar / math.sqrt(2.0)
+    inv = 0.5 / rho[t]
+    at, ap = gr_t[t] * inv, gr_p[t] * inv
+    p1, p2, p3 = p[1, t], p[2, t], p[3, t]
+    qt1, qt2, qt3 = gp_t[1, t] + at * p1, gp_t[2, t] + at * p2, gp_t[3, t] + at * p3
+    qp1, qp2, qp3 = gp_p[1, t] + ap * p1, gp_p[2, t] + ap * p2, gp_p[3, t] + ap * p3
+    ht1, ht2, ht3 = hs_t[0, t], hs_t[1, t], hs_t[2, t]
+    hp1, hp2, hp3 = hs_p[0, t], hs_p[1, t], hs_p[2, t]
+    c1 = (qt2 * hp3 - qt3 * hp2) - (qp2 * ht3 - qp3 * ht2)
+    c2 = (qt3 * hp1 - qt1 * hp3) - (qp3 * ht1 - qp1 * ht3)
+    c3 = (qt1 * hp2 - qt2 * hp1) - (qp1 * ht2 - qp2 * ht1)
+    return c0 * (p1 * c1 + p2 * c2 + p3 * c3), -hbar * c1, -hbar * c2, -hbar * c3
 
 
 #: Largest half angle for which :func:`qubit_rotate` uses its polynomials for sin and cos
@@ -297,52 +315,6 @@ def conjugate_with(u_re, u_im, p, sym, diag_rows, diag, out):
                             od[t] += dj * (xr[t] * ur[t] + xi[t] * ui[t])
 
 
-# ------------------------------------------------------------ transport products
-@_jit
-def expectation_gradient(p, gk_t, gk_p, rows, out):
-    """out[k] = Σ_{a ∈ rows} p_a ∇_k k_a (Tr(P∇K) for the non-zero components ``rows``);
-    p, gk_* ``(n, npts)``, out ``(2, npts)``."""
-    npts = p.shape[1]
-    o_t, o_p = out[0], out[1]
-    for t in range(npts):
-        o_t[t] = 0.0
-        o_p[t] = 0.0
-    for r in range(rows.shape[0]):
-        a = rows[r]
-        pa, ga, gb = p[a], gk_t[a], gk_p[a]
-        for t in range(npts):
-            o_t[t] += pa[t] * ga[t]
-            o_p[t] += pa[t] * gb[t]
-
-
-@_jit
-def subtract_weighted_gradients(v, k, gp_t, gp_p, first):
-    """v[j] −= Σ_{a ≥ first} k_a ∇_j p_a, in place; v ``(2, npts)``, k, gp_* ``(n, npts)``."""
-    npts = v.shape[1]
-    v_t, v_p = v[0], v[1]
-    for a in range(first, k.shape[0]):
-        ka, ga, gb = k[a], gp_t[a], gp_p[a]
-        for t in range(npts):
-            v_t[t] -= ka[t] * ga[t]
-            v_p[t] -= ka[t] * gb[t]
-
-
-@_jit
-def transport_products(rho, x, gp_t, gp_p, rx, adv):
-    """rx = ϱX and adv[a−1] = X·∇p_a for a ≥ 1; rho ``(npts,)``, x, rx ``(2, npts)``,
-    gp_* ``(n, npts)``, adv ``(n − 1, npts)``."""
-    npts = rho.shape[0]
-    x_t, x_p = x[0], x[1]
-    r_t, r_p = rx[0], rx[1]
-    for t in range(npts):
-        r_t[t] = rho[t] * x_t[t]
-        r_p[t] = rho[t] * x_p[t]
-    for a in range(1, gp_t.shape[0]):
-        ga, gb, o = gp_t[a], gp_p[a], adv[a - 1]
-        for t in range(npts):
-            o[t] = x_t[t] * ga[t] + x_p[t] * gb[t]
-
-
 @_jit
 def normalized_fields(q, gq_t, gq_p, rho_s, gr_t, gr_p, p_s):
     """P̃ = 𝒬/ϱ̃ and ∇P̃ = (∇𝒬 − P̃∇ϱ̃)/ϱ̃ from the components of 𝒬 and their gradients
@@ -434,37 +406,3 @@ def smoothed_qubit_generator(q, gq_t, gq_p, sqrt_n, hs_t, hs_p, hbar, out):
         out[2, t] = -hbar * c2
         out[3, t] = -hbar * c3
     return bad == 0
-
-
-@_jit
-def qubit_velocity(grad_pk, g, gp_t, gp_p, p, gh_t, gh_p, inv_s, x):
-    """The velocity of a qubit stage in one pass: X = (1/S) Tr(P∇𝒦) × n with
-    Tr(P∇𝒦) = ∇Tr(PG) − Σ_{a ≥ 1} g_a∇p_a + Σ_a p_a∇h_a (the product rule, the trace p_0
-    constant).
-
-    The arithmetic of :func:`subtract_weighted_gradients`, :func:`expectation_gradient`
-    (over all four components of ∇h: a zero one adds exactly nothing) and
-    ``Model.velocity_from_fields``, point by point. grad_pk, x ``(2, npts)``; g, gp_*, p,
-    gh_* ``(4, npts)``; x written. (Two outputs only: with ϱX and X·∇P as well, the
-    compiler's aliasing checks would stop the vectorization.)
-    """
-    for t in range(x.shape[1]):
-        g1, g2, g3 = g[1, t], g[2, t], g[3, t]
-        v_t = grad_pk[0, t] - g1 * gp_t[1, t]
-        v_t -= g2 * gp_t[2, t]
-        v_t -= g3 * gp_t[3, t]
-        v_p = grad_pk[1, t] - g1 * gp_p[1, t]
-        v_p -= g2 * gp_p[2, t]
-        v_p -= g3 * gp_p[3, t]
-        p0, p1, p2, p3 = p[0, t], p[1, t], p[2, t], p[3, t]
-        e_t = 0.0 + p0 * gh_t[0, t]
-        e_t += p1 * gh_t[1, t]
-        e_t += p2 * gh_t[2, t]
-        e_t += p3 * gh_t[3, t]
-        e_p = 0.0 + p0 * gh_p[0, t]
-        e_p += p1 * gh_p[1, t]
-        e_p += p2 * gh_p[2, t]
-        e_p += p3 * gh_p[3, t]
-        x[0, t] = (v_p + e_p) * inv_s
-        x[1, t] = (v_t + e_t) * -inv_s
-

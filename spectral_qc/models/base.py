@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import hermitian as hm
-from .. import kernels
+from .. import transport_kernels
 from ..errors import ConfigError
 from ..sphere import integrate
 from ..states import State
@@ -96,8 +96,8 @@ def expectation_gradient(p, grad_k, rows=None):
         return np.einsum("a...,ka...->k...", p, grad_k)
     rows = np.arange(p.shape[0], dtype=np.int64) if rows is None else rows
     out = np.empty((2,) + p.shape[1:])
-    kernels.expectation_gradient(hm._flat(p), hm._flat(grad_k[0]), hm._flat(grad_k[1]), rows,
-                                 out.reshape(2, -1))
+    transport_kernels.expectation_gradient(hm._flat(p), hm._flat(grad_k[0]),
+                                           hm._flat(grad_k[1]), rows, out.reshape(2, -1))
     return out
 
 
@@ -289,8 +289,9 @@ class Model(ModelBase):
             for a in range(first, k.shape[0]):
                 grad_pk -= k[a] * f.grad_p[:, a]
             return grad_pk
-        kernels.subtract_weighted_gradients(grad_pk.reshape(2, -1), hm._flat(k),
-                                            hm._flat(f.grad_p[0]), hm._flat(f.grad_p[1]), first)
+        transport_kernels.subtract_weighted_gradients(
+            grad_pk.reshape(2, -1), hm._flat(k), hm._flat(f.grad_p[0]), hm._flat(f.grad_p[1]),
+            first)
         return grad_pk
 
     def generator(self, state: State) -> np.ndarray:
@@ -329,10 +330,10 @@ class Model(ModelBase):
         x = self.velocity_from_fields(f)
         rx = np.empty_like(x)  # ϱX, and X·∇p_a (a ≥ 1) in the same pass
         adv = np.empty((f.p.shape[0] - 1,) + f.rho.shape)
-        kernels.transport_products(np.ascontiguousarray(f.rho, dtype=float).reshape(-1),
-                                   hm._flat(x), hm._flat(f.grad_p[0]),
-                                   hm._flat(f.grad_p[1]), rx.reshape(2, -1),
-                                   adv.reshape(adv.shape[0], rx[0].size))
+        transport_kernels.transport_products(
+            np.ascontiguousarray(f.rho, dtype=float).reshape(-1), hm._flat(x),
+            hm._flat(f.grad_p[0]), hm._flat(f.grad_p[1]), rx.reshape(2, -1),
+            adv.reshape(adv.shape[0], rx[0].size))
         return self._transport_coefficients(state, rx, adv)
 
     def _transport_coefficients(self, state: State, rx, adv):

@@ -35,13 +35,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import hermitian as hm
-from .. import kernels
+from .. import kernels, transport_kernels
 from ..sphere import integrate
 from ..errors import ConfigError
 from . import register_model
 from .base import Fields, Model, expectation_gradient
 from ..characteristics import SHORT_WAVE_CAUSE
-from .regularizations import REGULARIZATIONS, HeatKernel, check_regularization
+from .regularizations import (REGULARIZATIONS, HeatKernel, Regularization,
+                              check_regularization)
 
 
 def poisson_bracket_sum(grad_P, grad_H, spin_magnitude):
@@ -256,6 +257,8 @@ class Hybrid(Model):
         self._smoothing_per_component = isinstance(self.regularizer, HeatKernel) and (
             type(self.regularizer).smooth_generator_components
             is HeatKernel.smooth_generator_components)
+        # a qubit without regularization: 𝒦 = H + G in one compiled pass
+        self._plain_qubit = self.N == 2 and type(self.regularizer) is Regularization
         # a qubit with the heat kernel's own smoothed state: P̃ and G in one compiled pass
         self._fused_smoothing = self.N == 2 and isinstance(self.regularizer, HeatKernel) and (
             type(self.regularizer).quantum_fields_components
@@ -266,7 +269,7 @@ class Hybrid(Model):
     #: the compiled one-sphere qubit path and the traceless rotation generator (set by
     #: ``__init__``; off for subclasses that build their own fields, e.g. on a product of
     #: spheres)
-    _fused_smoothing = _smoothing_per_component = False
+    _fused_smoothing = _smoothing_per_component = _plain_qubit = False
 
     @classmethod
     def from_config(cls, grid, hamiltonian, model):
@@ -365,6 +368,13 @@ class Hybrid(Model):
     def generator_components(self, f: Fields) -> np.ndarray:
         """Components of 𝒦 = H + G, ``(N², nlat, nphi)``, cached in ``f.cache``."""
         k = f.cache.get("k")
+        if k is None and "g" not in f.cache and self._plain_qubit and f.p.ndim == 3:
+            k = f.cache["k"] = np.empty(f.p.shape)  # H + G in one compiled pass
+            flat, gr = hm._flat, hm._flat(f.grad_rho)
+            kernels.qubit_generator_plus(
+                np.ascontiguousarray(f.rho).reshape(-1), gr[0], gr[1], flat(f.p),
+                flat(f.grad_p[0]), flat(f.grad_p[1]), flat(self._grad_h_scaled[0]),
+                flat(self._grad_h_scaled[1]), self.hbar, flat(self.h), k.reshape(4, -1))
         if k is None:
             k = f.cache["k"] = self.h + self.quantum_part(f)
         return k
@@ -383,10 +393,10 @@ class Hybrid(Model):
         g = self.quantum_part(f)
         grad_pk = grid.gradient(grid.analysis(hm.dot_components(f.p, g)))  # ∇Tr(PG)
         x = f.cache["x"] = np.empty((2,) + f.rho.shape)
-        kernels.qubit_velocity(grad_pk.reshape(2, -1), flat(g), flat(f.grad_p[0]),
-                               flat(f.grad_p[1]), flat(f.p), flat(self.grad_h[0]),
-                               flat(self.grad_h[1]), 1.0 / self.spin_magnitude,
-                               x.reshape(2, -1))
+        transport_kernels.qubit_velocity(grad_pk.reshape(2, -1), flat(g), flat(f.grad_p[0]),
+                                         flat(f.grad_p[1]), flat(f.p), flat(self.grad_h[0]),
+                                         flat(self.grad_h[1]), 1.0 / self.spin_magnitude,
+                                         x.reshape(2, -1))
         return x
 
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
