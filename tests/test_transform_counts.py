@@ -143,7 +143,8 @@ def test_later_steps_reuse_the_density(grid, kw, saved):
 
 def test_reused_density_follows_the_coefficients(grid):
     """ϱ is reused only for equal coefficients: a state changed in place is transformed
-    again, and the fields equal those of a fresh model (bit for bit)."""
+    again, and the fields equal those of a fresh model (bit for bit); the shared arrays
+    cannot be changed in place."""
     ham = Hamiltonian(HAMILTONIANS[2])
     model = make_model("hybrid", grid, ham)
     state = _state(grid, 2)
@@ -159,6 +160,8 @@ def test_reused_density_follows_the_coefficients(grid):
     assert grid.counts["synthesis"] == 4 and grid.counts["gradient"] == 4
     fresh = make_model("hybrid", grid, ham).fields(state)
     assert np.array_equal(f.rho, fresh.rho) and np.array_equal(f.grad_rho, fresh.grad_rho)
+    with pytest.raises(ValueError):  # shared between sub-steps: read-only
+        f.rho[0, 0] = 1.0
 
 
 @pytest.mark.parametrize("N", [2, 4])

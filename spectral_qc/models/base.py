@@ -224,16 +224,20 @@ class Model(ModelBase):
         first transport stage, R(½) and the next step's R(½)) ask for the same ϱ: the
         fields of the last coefficients asked for are kept (compared by value, so a
         state changed in place is transformed again) and reused without a transform.
+        Being shared, the arrays are read-only.
         """
         g = self.grid
         last = getattr(self, "_last_density", None)
         if last is None or not np.array_equal(last[0], rho_lm):
             rho_lm = np.array(rho_lm)  # a private copy: the key and the gradient's input
-            last = self._last_density = [rho_lm, g.synthesis(rho_lm), None]
+            rho = g.synthesis(rho_lm)
+            rho.setflags(write=False)
+            last = self._last_density = [rho_lm, rho, None]
 
         def grad_rho():
             if last[2] is None:
                 last[2] = g.gradient(last[0])
+                last[2].setflags(write=False)
             return last[2]
         return last[1], grad_rho
 
