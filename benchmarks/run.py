@@ -24,7 +24,10 @@ What is measured (per lmax, per case):
   ``maxrss_MB``: the process' resident-set high-water mark after the case.
 
 Times are process CPU times (``time.process_time``), the minimum over repeats (robust
-to a loaded machine; the wall times are in the JSON). The OpenMP thread
+to a loaded machine; the wall times are in the JSON). The pair is timed before the first
+case of an lmax, after each case and after the last one; every row of that lmax is
+divided by the same pair time, the minimum of all these (a measurement fix: before, the
+pair was refined during the run, so early cases were divided by a slower pair). The OpenMP thread
 count of shtns is taken from ``OMP_NUM_THREADS`` (see docs/performance.md).
 Results: ``benchmarks/results/bench-<stamp>.json`` and the table between the markers of
 ``docs/performance.md``.
@@ -143,6 +146,9 @@ def bench_lmax(lmax, args, dt=1e-3):
         grid.synthesis(grid.analysis(f))
 
     pair()
+    # One pair time for every case of this lmax: measured before, between and after the
+    # cases (interleaved, the machine's state drifts on a shared host) and the minimum
+    # used for all rows, so that no case is divided by a slower pair than another.
     t_pair, w_pair = best_time(pair, args.pair_repeats, 5.0)
     rows = []
     for label, kind, N, kw in CASES:
@@ -171,7 +177,8 @@ def bench_lmax(lmax, args, dt=1e-3):
         t_tend, w_tend = best_time(tendency, args.repeats, args.budget)
         t_step, w_step = best_time(step, args.repeats, args.budget)
         # the pair again, next to this case (the machine's state drifts on a shared host)
-        t_pair = min(t_pair, best_time(pair, args.pair_repeats, 2.0)[0])
+        t_pair, w_pair = map(min, zip((t_pair, w_pair),
+                                      best_time(pair, args.pair_repeats, 2.0)))
         counts = transform_counts(model, state)
         tracemalloc.start()
         integ.step(state, dt)
@@ -181,19 +188,24 @@ def bench_lmax(lmax, args, dt=1e-3):
         row = dict(lmax=lmax, nlat=grid.nlat, nphi=grid.nphi, case=label, model=kind, N=N,
                    regularization=kw.get("regularization", "none"),
                    alpha=kw.get("alpha", 0.0),
-                   pair_ms=1e3 * t_pair, tendency_ms=1e3 * t_tend, step_ms=1e3 * t_step,
-                   tendency_pairs=t_tend / t_pair, step_pairs=t_step / t_pair,
-                   wall_pair_ms=1e3 * w_pair, wall_tendency_ms=1e3 * w_tend,
-                   wall_step_ms=1e3 * w_step,
+                   tendency_ms=1e3 * t_tend, step_ms=1e3 * t_step,
+                   wall_tendency_ms=1e3 * w_tend, wall_step_ms=1e3 * w_step,
                    transforms=sum(counts.values()), counts=counts,
                    peak_MB=peak / 2**20, maxrss_MB=rss)
         rows.append(row)
-        print(f"lmax {lmax:4d} {label:10s} N={N}  pair {1e3 * t_pair:8.3f} ms  "
-              f"tendency {1e3 * t_tend:9.2f} ms ({t_tend / t_pair:6.1f} pairs)  "
-              f"step {1e3 * t_step:9.1f} ms ({t_step / t_pair:7.1f} pairs)  "
-              f"transforms {sum(counts.values()):3d}  peak {peak / 2**20:7.1f} MB",
-              flush=True)
+        print(f"lmax {lmax:4d} {label:10s} N={N}  tendency {1e3 * t_tend:9.2f} ms  "
+              f"step {1e3 * t_step:9.1f} ms  transforms {sum(counts.values()):3d}  "
+              f"peak {peak / 2**20:7.1f} MB", flush=True)
         del model, state, integ
+    # the pair once more after the last case; the minimum divides every row of this lmax
+    t_pair, w_pair = map(min, zip((t_pair, w_pair), best_time(pair, args.pair_repeats, 5.0)))
+    for row in rows:
+        row.update(pair_ms=1e3 * t_pair, wall_pair_ms=1e3 * w_pair,
+                   tendency_pairs=row["tendency_ms"] / (1e3 * t_pair),
+                   step_pairs=row["step_ms"] / (1e3 * t_pair))
+        print(f"lmax {lmax:4d} {row['case']:10s} N={row['N']}  pair {row['pair_ms']:8.3f} ms  "
+              f"tendency {row['tendency_pairs']:6.1f} pairs  step {row['step_pairs']:7.1f} "
+              "pairs", flush=True)
     del f_lm
     return rows
 
@@ -274,11 +286,13 @@ PROFILE_CATEGORIES = [
     ("transforms (shtns)", lambda f, n: "shtns" in f or "_shtns" in n),
     ("rotation U P U†", lambda f, n: "exponential.py" in f or n in (
         "_qubit_rotate", "unitary_conjugate_components", "conjugate_components_with", "eigh",
-        "qubit_rotate", "conjugate_series", "conjugate_with")),
+        "qubit_rotate", "conjugate_series", "conjugate_with", "traceless_norm2_max")),
     ("generator 𝒦 (ħ-part)", lambda f, n: n in (
         "quantum_generator_components", "qubit_quantum_generator", "commutator_components",
         "_cross_minus_cross", "quantum_part", "generator_components", "qubit_generator",
-        "quantum_generator", "commutator", "quantum_fields_components", "normalized_fields")),
+        "quantum_generator", "commutator", "quantum_fields_components", "normalized_fields",
+        "smoothed_qubit_generator", "_smoothed_qubit_generator", "_unsmoothed_quantum_part",
+        "rotation_generator_components", "smoothed_state")),
 ]
 
 

@@ -145,16 +145,18 @@ class SplitStep:
             return with_p(ex.conjugate_static(u, p0))
         f0 = m.fields(state)
         p0 = f0.p
+        # 𝒦 up to its identity component, which does not rotate P (when a model says so)
+        generator = getattr(m, "rotation_generator_components", m.generator_components)
 
         def K(s):
-            return m.generator_components(m.fields(s, like=f0))
+            return generator(m.fields(s, like=f0))
 
         if self.rotation_method == "midpoint":
-            K1 = m.generator_components(f0)
+            K1 = generator(f0)
             K2 = K(with_p(conj(p0, K1, tau / 2)))
             return with_p(conj(p0, K2, tau))
         # CF4 (Celledoni, Marthinsen & Owren 2003), commutator-free, order 4
-        F1 = m.generator_components(f0)
+        F1 = generator(f0)
         P2 = conj(p0, F1, tau / 2)
         F2 = K(with_p(P2))
         F3 = K(with_p(conj(p0, F2, tau / 2)))

@@ -1,7 +1,8 @@
 """Compiled per-grid-point kernels of the Hermitian-component algebra (numba, issue 16).
 
-The pointwise algebra of a step (the hybrid generator, the rotation U P U†, the products
-of the velocity) touches every grid point a few hundred times. Written as whole-grid
+The pointwise algebra of a step (the hybrid generator, the rotation U P U†; the products
+of the velocity are in :mod:`spectral_qc.transport_kernels`) touches every grid point a
+few hundred times. Written as whole-grid
 numpy operations each of those is a pass over memory; here each is one loop over the
 points, in blocks of :data:`BLOCK` points whose components stay in the L1 cache, the
 inner loop running over the points (vectorized by the compiler).
@@ -23,6 +24,8 @@ import numpy as np
 
 #: Points per block of the blocked kernels (a few components × 256 points stay in L1/L2).
 BLOCK = 256
+#: Independent partial maxima of the max reductions (breaks the chain of dependent max).
+LANES = 8
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
@@ -37,22 +40,39 @@ def qubit_generator(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, out):
     hs_t, hs_p : (3, npts) — (√2/S) ∇h⃗
     out : (4, npts) — g, written
     """
-    c0 = hbar / math.sqrt(2.0)
     for t in range(rho.shape[0]):
-        inv = 0.5 / rho[t]
-        at, ap = gr_t[t] * inv, gr_p[t] * inv
-        p1, p2, p3 = p[1, t], p[2, t], p[3, t]
-        qt1, qt2, qt3 = gp_t[1, t] + at * p1, gp_t[2, t] + at * p2, gp_t[3, t] + at * p3
-        qp1, qp2, qp3 = gp_p[1, t] + ap * p1, gp_p[2, t] + ap * p2, gp_p[3, t] + ap * p3
-        ht1, ht2, ht3 = hs_t[0, t], hs_t[1, t], hs_t[2, t]
-        hp1, hp2, hp3 = hs_p[0, t], hs_p[1, t], hs_p[2, t]
-        c1 = (qt2 * hp3 - qt3 * hp2) - (qp2 * ht3 - qp3 * ht2)
-        c2 = (qt3 * hp1 - qt1 * hp3) - (qp3 * ht1 - qp1 * ht3)
-        c3 = (qt1 * hp2 - qt2 * hp1) - (qp1 * ht2 - qp2 * ht1)
-        out[0, t] = c0 * (p1 * c1 + p2 * c2 + p3 * c3)
-        out[1, t] = -hbar * c1
-        out[2, t] = -hbar * c2
-        out[3, t] = -hbar * c3
+        out[0, t], out[1, t], out[2, t], out[3, t] = _qubit_generator_point(
+            rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, t)
+
+
+@_jit
+def qubit_generator_plus(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, h, out):
+    """𝒦 = H + G for a qubit in one pass: :func:`qubit_generator` with h ``(4, npts)``
+    added (the same sums); out ``(4, npts)`` — h + g, written."""
+    for t in range(rho.shape[0]):
+        g0, g1, g2, g3 = _qubit_generator_point(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p,
+                                                hbar, t)
+        out[0, t] = h[0, t] + g0
+        out[1, t] = h[1, t] + g1
+        out[2, t] = h[2, t] + g2
+        out[3, t] = h[3, t] + g3
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _qubit_generator_point(rho, gr_t, gr_p, p, gp_t, gp_p, hs_t, hs_p, hbar, t):
+    """The four components of g at point t (:func:`qubit_generator`)."""
+    c0 = hbar / math.sqrt(2.0)
+    inv = 0.5 / rho[t]
+    at, ap = gr_t[t] * inv, gr_p[t] * inv
+    p1, p2, p3 = p[1, t], p[2, t], p[3, t]
+    qt1, qt2, qt3 = gp_t[1, t] + at * p1, gp_t[2, t] + at * p2, gp_t[3, t] + at * p3
+    qp1, qp2, qp3 = gp_p[1, t] + ap * p1, gp_p[2, t] + ap * p2, gp_p[3, t] + ap * p3
+    ht1, ht2, ht3 = hs_t[0, t], hs_t[1, t], hs_t[2, t]
+    hp1, hp2, hp3 = hs_p[0, t], hs_p[1, t], hs_p[2, t]
+    c1 = (qt2 * hp3 - qt3 * hp2) - (qp2 * ht3 - qp3 * ht2)
+    c2 = (qt3 * hp1 - qt1 * hp3) - (qp3 * ht1 - qp1 * ht3)
+    c3 = (qt1 * hp2 - qt2 * hp1) - (qp1 * ht2 - qp2 * ht1)
+    return c0 * (p1 * c1 + p2 * c2 + p3 * c3), -hbar * c1, -hbar * c2, -hbar * c3
 
 
 #: Largest half angle for which :func:`qubit_rotate` uses its polynomials for sin and cos
@@ -81,8 +101,14 @@ def qubit_rotate(p, k, tau, out):
     :func:`_sin_cos_small` (a loop the compiler vectorizes), else from ``math``.
     """
     r = tau / math.sqrt(2.0)
-    kk = 0.0
-    for t in range(p.shape[1]):
+    lanes = np.zeros(LANES)  # independent running maxima: no chain of dependent max
+    npts = p.shape[1]
+    for t0 in range(0, npts - npts % LANES, LANES):
+        for i in range(LANES):
+            t = t0 + i
+            lanes[i] = max(lanes[i], k[1, t] * k[1, t] + k[2, t] * k[2, t] + k[3, t] * k[3, t])
+    kk = lanes.max()
+    for t in range(npts - npts % LANES, npts):
         kk = max(kk, k[1, t] * k[1, t] + k[2, t] * k[2, t] + k[3, t] * k[3, t])
     if math.sqrt(kk) * abs(r) <= SMALL_HALF_ANGLE:
         for t in range(p.shape[1]):
@@ -289,52 +315,6 @@ def conjugate_with(u_re, u_im, p, sym, diag_rows, diag, out):
                             od[t] += dj * (xr[t] * ur[t] + xi[t] * ui[t])
 
 
-# ------------------------------------------------------------ transport products
-@_jit
-def expectation_gradient(p, gk_t, gk_p, rows, out):
-    """out[k] = Σ_{a ∈ rows} p_a ∇_k k_a (Tr(P∇K) for the non-zero components ``rows``);
-    p, gk_* ``(n, npts)``, out ``(2, npts)``."""
-    npts = p.shape[1]
-    o_t, o_p = out[0], out[1]
-    for t in range(npts):
-        o_t[t] = 0.0
-        o_p[t] = 0.0
-    for r in range(rows.shape[0]):
-        a = rows[r]
-        pa, ga, gb = p[a], gk_t[a], gk_p[a]
-        for t in range(npts):
-            o_t[t] += pa[t] * ga[t]
-            o_p[t] += pa[t] * gb[t]
-
-
-@_jit
-def subtract_weighted_gradients(v, k, gp_t, gp_p, first):
-    """v[j] −= Σ_{a ≥ first} k_a ∇_j p_a, in place; v ``(2, npts)``, k, gp_* ``(n, npts)``."""
-    npts = v.shape[1]
-    v_t, v_p = v[0], v[1]
-    for a in range(first, k.shape[0]):
-        ka, ga, gb = k[a], gp_t[a], gp_p[a]
-        for t in range(npts):
-            v_t[t] -= ka[t] * ga[t]
-            v_p[t] -= ka[t] * gb[t]
-
-
-@_jit
-def transport_products(rho, x, gp_t, gp_p, rx, adv):
-    """rx = ϱX and adv[a−1] = X·∇p_a for a ≥ 1; rho ``(npts,)``, x, rx ``(2, npts)``,
-    gp_* ``(n, npts)``, adv ``(n − 1, npts)``."""
-    npts = rho.shape[0]
-    x_t, x_p = x[0], x[1]
-    r_t, r_p = rx[0], rx[1]
-    for t in range(npts):
-        r_t[t] = rho[t] * x_t[t]
-        r_p[t] = rho[t] * x_p[t]
-    for a in range(1, gp_t.shape[0]):
-        ga, gb, o = gp_t[a], gp_p[a], adv[a - 1]
-        for t in range(npts):
-            o[t] = x_t[t] * ga[t] + x_p[t] * gb[t]
-
-
 @_jit
 def normalized_fields(q, gq_t, gq_p, rho_s, gr_t, gr_p, p_s):
     """P̃ = 𝒬/ϱ̃ and ∇P̃ = (∇𝒬 − P̃∇ϱ̃)/ϱ̃ from the components of 𝒬 and their gradients
@@ -354,3 +334,75 @@ def normalized_fields(q, gq_t, gq_p, rho_s, gr_t, gr_p, p_s):
             pa[t] = v
             ga[t] = (ga[t] - v * gr_t[t]) * inv[t]
             gb[t] = (gb[t] - v * gr_p[t]) * inv[t]
+
+
+@_jit
+def dot_components(a, b, out):
+    """out = Σ_c a_c b_c (Tr(AB) for Hermitian-basis components), summed in the order
+    c = 0, 1, … (as :func:`spectral_qc.hermitian.dot_components`); a, b ``(n, npts)``."""
+    npts = out.shape[0]
+    a0, b0 = a[0], b[0]
+    for t in range(npts):
+        out[t] = a0[t] * b0[t]
+    for c in range(1, a.shape[0]):
+        ac, bc = a[c], b[c]
+        for t in range(npts):
+            out[t] += ac[t] * bc[t]
+
+
+@_jit
+def traceless_norm2_max(k):
+    """max over the points of Σ_{a ≥ 1} k_a² (|k⃗|² of the traceless part); k ``(n, npts)``."""
+    n, npts = k.shape
+    acc = np.empty(BLOCK)
+    lanes = np.zeros(LANES)
+    for s0 in range(0, npts, BLOCK):
+        s1 = min(s0 + BLOCK, npts)
+        nb = s1 - s0
+        acc[:nb] = 0.0
+        for a in range(1, n):
+            ka = k[a, s0:s1]
+            for t in range(nb):
+                acc[t] += ka[t] * ka[t]
+        for t in range(nb):
+            lanes[t % LANES] = max(lanes[t % LANES], acc[t])
+    return lanes.max()
+
+
+@_jit
+def smoothed_qubit_generator(q, gq_t, gq_p, sqrt_n, hs_t, hs_p, hbar, out):
+    """:func:`normalized_fields` followed by :func:`qubit_generator`, per point, without
+    the intermediate fields (the heat-kernel hybrid qubit; the same arithmetic).
+
+    q, gq_* ``(4, npts)`` — components of 𝒬 = S_α(ϱP) and their gradients; ϱ̃ = √N q_0;
+    hs_* ``(3, npts)`` — (√2/S)∇h⃗; out ``(4, npts)`` — g at the smoothed state, written.
+    Returns False (out incomplete) when some ϱ̃ is not > 0.
+    """
+    c0 = hbar / math.sqrt(2.0)
+    bad = 0
+    for t in range(q.shape[1]):
+        rho = sqrt_n * q[0, t]
+        bad += 0 if rho > 0 else 1
+        gr_t, gr_p = sqrt_n * gq_t[0, t], sqrt_n * gq_p[0, t]
+        inv1 = 1.0 / rho
+        p1, p2, p3 = q[1, t] * inv1, q[2, t] * inv1, q[3, t] * inv1
+        g_t1 = (gq_t[1, t] - p1 * gr_t) * inv1
+        g_t2 = (gq_t[2, t] - p2 * gr_t) * inv1
+        g_t3 = (gq_t[3, t] - p3 * gr_t) * inv1
+        g_p1 = (gq_p[1, t] - p1 * gr_p) * inv1
+        g_p2 = (gq_p[2, t] - p2 * gr_p) * inv1
+        g_p3 = (gq_p[3, t] - p3 * gr_p) * inv1
+        inv = 0.5 / rho
+        at, ap = gr_t * inv, gr_p * inv
+        qt1, qt2, qt3 = g_t1 + at * p1, g_t2 + at * p2, g_t3 + at * p3
+        qp1, qp2, qp3 = g_p1 + ap * p1, g_p2 + ap * p2, g_p3 + ap * p3
+        ht1, ht2, ht3 = hs_t[0, t], hs_t[1, t], hs_t[2, t]
+        hp1, hp2, hp3 = hs_p[0, t], hs_p[1, t], hs_p[2, t]
+        c1 = (qt2 * hp3 - qt3 * hp2) - (qp2 * ht3 - qp3 * ht2)
+        c2 = (qt3 * hp1 - qt1 * hp3) - (qp3 * ht1 - qp1 * ht3)
+        c3 = (qt1 * hp2 - qt2 * hp1) - (qp1 * ht2 - qp2 * ht1)
+        out[0, t] = c0 * (p1 * c1 + p2 * c2 + p3 * c3)
+        out[1, t] = -hbar * c1
+        out[2, t] = -hbar * c2
+        out[3, t] = -hbar * c3
+    return bad == 0

@@ -93,3 +93,70 @@ def test_qubit_rotation_matches_expm(rng, tau):
         # round-off of both sides grows with ‖τK‖ (≈ 5e-15 at τ = 2 here)
         np.testing.assert_allclose(got[ix], u @ p[ix] @ u.conj().T, rtol=0,
                                    atol=1e-14 * np.abs(p).max())
+
+
+@pytest.mark.parametrize("N", [2, 4])
+def test_compiled_trace_product_and_norm_match_the_matrices(rng, N):
+    """hm.dot_components (compiled for grid fields) is Re Tr(AB) of the matrices, and
+    traceless_norm_max is the largest Frobenius norm of K − Tr K/N, over 7 × 301 points
+    (more than one block)."""
+    shape = (7, 301)
+    a, b = _hermitian(rng, N, shape), _hermitian(rng, N, shape)
+    ca, cb = hm.to_components(a), hm.to_components(b)
+    np.testing.assert_allclose(hm.dot_components(ca, cb),
+                               np.einsum("ij...,ji...->...", a, b).real, rtol=0, atol=1e-13)
+    traceless = b - np.einsum("ii...->...", b) / N * np.eye(N)[:, :, None, None]
+    frob = np.sqrt(np.einsum("ij...,ij...->...", traceless, traceless.conj()).real).max()
+    assert ex.traceless_norm_max(cb) == pytest.approx(frob, rel=1e-14)
+
+
+@pytest.mark.parametrize("reg", ["heat_kernel", "hyper_heat_kernel"])
+def test_fused_smoothed_qubit_generator_equals_the_two_step_path(reg):
+    """The heat-kernel qubit's ħ-part in one compiled pass equals, bit for bit,
+    quantum_fields_components followed by the qubit generator and the smoothing; a
+    smoothed density ≤ 0 raises SmoothedDensityLost on both paths."""
+    from spectral_qc.errors import SmoothedDensityLost
+    from spectral_qc.models.hybrid import qubit_quantum_generator
+    from spectral_qc.states import spin_coherent_field
+
+    grid = SphereGrid(31)
+    ham = Hamiltonian([("I", "0.5*nz**2 + 0.3*nx"), ("X", "0.5*nx"), ("Y", "0.5*ny"),
+                       ("Z", "0.5*nz + 0.35")])
+    model = make_model("hybrid", grid, ham, regularization=reg, alpha=0.01, hbar=0.8,
+                       spin_magnitude=1.2)
+    assert model._fused_smoothing
+    state = state_from_grid(grid, von_mises_fisher(grid, [0.3, 0.1, 1.0], 2.0),
+                            spin_coherent_field(grid, 0.6))
+    f = model.fields(state)
+    fused = model.quantum_part(f)
+    f2 = model.fields(state)
+    rho, grad_rho, p, grad_p = model.regularizer.quantum_fields_components(f2, 2)
+    two_step = model.regularizer.smooth_generator_components(
+        qubit_quantum_generator(rho, grad_rho, p, grad_p, model._grad_h_scaled, model.hbar))
+    assert np.array_equal(fused, two_step)
+    bad = type(state)(-state.rho_lm, state.p_lm)  # ϱ < 0: so is ϱ̃
+    with pytest.raises(SmoothedDensityLost):
+        model.quantum_part(model.fields(bad))
+    with pytest.raises(SmoothedDensityLost):
+        model.regularizer.quantum_fields_components(model.fields(bad), 2)
+
+
+@pytest.mark.parametrize("kw", [{}, dict(regularization="heat_kernel", alpha=0.01)])
+def test_qubit_velocity_kernel_equals_the_product_rule_path(kw):
+    """The qubit velocity in one compiled pass equals the generic Tr(P∇𝒦) × n/S of
+    Model.velocity_from_fields (product rule, Σ p_a∇h_a), bit for bit; with a Hamiltonian
+    whose ∇h has a zero component (the sum runs over all four) and S ≠ 1."""
+    from spectral_qc.models.base import Model
+    from spectral_qc.states import spin_coherent_field
+
+    grid = SphereGrid(23)
+    ham = Hamiltonian([("I", "0.5*nz**2 + 0.3*nx"), ("X", "0.5*nx"), ("Z", 0.35)])
+    model = make_model("hybrid", grid, ham, hbar=0.7, spin_magnitude=1.3, **kw)
+    state = state_from_grid(grid, von_mises_fisher(grid, [0.3, 0.1, 1.0], 2.0),
+                            spin_coherent_field(grid, 0.6))
+    f = model.fields(state)
+    assert f.trace_constant and len(model.grad_h_rows) == 3
+    fast = model.velocity_from_fields(f)
+    f.cache.pop("x")
+    generic = Model.velocity_from_fields(model, f)
+    assert np.array_equal(fast, generic) and np.abs(fast).max() > 0.1

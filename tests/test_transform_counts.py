@@ -37,7 +37,15 @@ HAMILTONIANS = {
 HK = dict(regularization="heat_kernel", alpha=0.01)
 
 # (model, N, keywords) → transform calls of one transport tendency (fields included),
-# and of one Strang step (4 RK4 stages + 2 rotation sub-steps).
+# and of the first Strang step of a model (4 RK4 stages + 2 rotation sub-steps). A
+# rotation leaves ϱ unchanged: the hybrid's first transport stage reuses ϱ and ∇ϱ of the
+# rotation before it (one synthesis and, where the model reads ∇ϱ, one gradient fewer
+# than the 30 S / 34 ∇ of issue 16 for the qubit; see test_later_steps_reuse_the_density).
+# With the heat kernel, 𝒬_0 = p_0 S_αϱ is the same for equal ϱ and constant Tr P: its
+# synthesis and gradient are reused by the second generator of a rotation and by the first
+# transport stage (3 S and 3 ∇ fewer in a first step than the 94 S / 60 ∇ before), and
+# the 4 generators of the rotations do not smooth g_0 (the identity component does not
+# rotate P: 4 A and 4 S fewer, test_rotation_generator_skips_the_trace_smoothing).
 BUDGET = [
     ("liouville", 1, {}, {"synthesis": 1, "vector_analysis": 1},
      {"synthesis": 4, "vector_analysis": 4}),
@@ -47,18 +55,18 @@ BUDGET = [
                           "vector_analysis": 1},
      {"synthesis": 94, "gradient": 60, "analysis": 90, "vector_analysis": 4}),
     ("hybrid", 2, {}, {"synthesis": 4, "gradient": 5, "analysis": 4, "vector_analysis": 1},
-     {"synthesis": 30, "gradient": 34, "analysis": 28, "vector_analysis": 4}),
+     {"synthesis": 29, "gradient": 33, "analysis": 28, "vector_analysis": 4}),
     ("hybrid", 2, HK, {"synthesis": 12, "gradient": 8, "analysis": 11, "vector_analysis": 1},
-     {"synthesis": 94, "gradient": 60, "analysis": 84, "vector_analysis": 4}),
+     {"synthesis": 86, "gradient": 57, "analysis": 80, "vector_analysis": 4}),
     ("hybrid", 4, {}, {"synthesis": 16, "gradient": 17, "analysis": 16, "vector_analysis": 1},
-     {"synthesis": 126, "gradient": 130, "analysis": 124, "vector_analysis": 4}),
+     {"synthesis": 125, "gradient": 129, "analysis": 124, "vector_analysis": 4}),
     ("hybrid", 4, HK, {"synthesis": 48, "gradient": 32, "analysis": 47, "vector_analysis": 1},
-     {"synthesis": 382, "gradient": 252, "analysis": 372, "vector_analysis": 4}),
+     {"synthesis": 374, "gradient": 249, "analysis": 368, "vector_analysis": 4}),
     # three qubits (issue 16): n = N² − 1 = 63 transformed components; per tendency
     # ϱ + n syntheses, n + 2 gradients (∇P, ∇ϱ, the product rule), n + 1 analyses; per
-    # rotation sub-step 2(1 + n) S, 2n + 1 ∇, 2n A
+    # rotation sub-step 2(1 + n) S, 2n + 1 ∇, 2n A (less ϱ, ∇ϱ of the first stage)
     ("hybrid", 8, {}, {"synthesis": 64, "gradient": 65, "analysis": 64, "vector_analysis": 1},
-     {"synthesis": 510, "gradient": 514, "analysis": 508, "vector_analysis": 4}),
+     {"synthesis": 509, "gradient": 513, "analysis": 508, "vector_analysis": 4}),
 ]
 
 
@@ -111,6 +119,74 @@ def test_strang_step_budget(grid, case):
     grid.counts.clear()
     integ.step(state, 1e-3)
     assert dict(grid.counts) == per_step
+
+
+@pytest.mark.parametrize("kw, saved", [({}, {"synthesis": 2, "gradient": 2}),
+                                       (HK, {"synthesis": 2 + 4 + 4, "gradient": 4,
+                                             "analysis": 4})])
+def test_later_steps_reuse_the_density(grid, kw, saved):
+    """From the second step on, the first rotation of a step has the ϱ of the last one of
+    the step before: ϱ (and ∇ϱ, read by the plain hybrid only) are not transformed again,
+    two of each fewer than the 30 S / 34 ∇ per step before. With the heat kernel 𝒬_0 is
+    reused by 4 of the 8 generators (both of the first rotation, the first stage, the
+    second generator of the last rotation): 4 S and 4 ∇ fewer than the 94 S / 60 ∇ too,
+    and the rotations' 4 generators skip the smoothing of g_0 (4 A and 4 S)."""
+    model = make_model("hybrid", grid, Hamiltonian(HAMILTONIANS[2]), **kw)
+    integ = make_integrator("strang", model)
+    state = integ.step(_state(grid, 2), 1e-3)
+    before = {"synthesis": 94 if kw else 30, "gradient": 60 if kw else 34, "analysis": 84 if kw
+              else 28, "vector_analysis": 4}
+    grid.counts.clear()
+    integ.step(state, 1e-3)
+    assert dict(grid.counts) == {k: v - saved.get(k, 0) for k, v in before.items()}
+
+
+def test_reused_density_follows_the_coefficients(grid):
+    """ϱ is reused only for equal coefficients: a state changed in place is transformed
+    again, and the fields equal those of a fresh model (bit for bit); the shared arrays
+    cannot be changed in place."""
+    ham = Hamiltonian(HAMILTONIANS[2])
+    model = make_model("hybrid", grid, ham)
+    state = _state(grid, 2)
+    model.fields(state).grad_rho
+    grid.counts.clear()
+    f = model.fields(state)
+    f.grad_rho
+    assert grid.counts["synthesis"] == 3 and grid.counts["gradient"] == 3  # P only
+    state.rho_lm[2] += 0.01  # in place
+    grid.counts.clear()
+    f = model.fields(state)
+    f.grad_rho
+    assert grid.counts["synthesis"] == 4 and grid.counts["gradient"] == 4
+    fresh = make_model("hybrid", grid, ham).fields(state)
+    assert np.array_equal(f.rho, fresh.rho) and np.array_equal(f.grad_rho, fresh.grad_rho)
+    with pytest.raises(ValueError):  # shared between sub-steps: read-only
+        f.rho[0, 0] = 1.0
+
+
+@pytest.mark.parametrize("N", [2, 4])
+def test_rotation_generator_skips_the_trace_smoothing(grid, N):
+    """With the heat kernel the rotation's 𝒦 has the components 1 … N²−1 of the full
+    generator, bit for bit, and k_0 = h_0 (the identity part does not rotate P), one
+    analysis and one synthesis cheaper; the rotated P is the same as with the full 𝒦."""
+    from spectral_qc.exponential import unitary_conjugate_components
+
+    model = make_model("hybrid", grid, Hamiltonian(HAMILTONIANS[N]), **HK)
+    state = _state(grid, N)
+    full = model.generator_components(model.fields(state))
+    f = model.fields(state)
+    grid.counts.clear()
+    rot = model.rotation_generator_components(f)
+    assert dict(grid.counts) == {"analysis": N * N - 1 + N * N - 1, "synthesis": N * N - 1
+                                 + N * N - 1, "gradient": N * N - 1}
+    assert np.array_equal(rot[1:], full[1:]) and np.array_equal(rot[0], model.h[0])
+    assert not np.array_equal(full[0], model.h[0])  # the ħ-part has a trace
+    p = f.p
+    assert np.array_equal(unitary_conjugate_components(p, rot, 0.3),
+                          unitary_conjugate_components(p, full, 0.3))
+    plain = make_model("hybrid", grid, Hamiltonian(HAMILTONIANS[N]))
+    fp = plain.fields(state)
+    assert plain.rotation_generator_components(fp) is plain.generator_components(fp)
 
 
 def test_hybrid_qubit_tendency_within_target(grid):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import hermitian as hm
-from .. import kernels
+from .. import transport_kernels
 from ..errors import ConfigError
 from ..sphere import integrate
 from ..states import State
@@ -108,8 +108,8 @@ def expectation_gradient(p, grad_k, rows=None):
         return np.einsum("a...,ka...->k...", p, grad_k)
     rows = np.arange(p.shape[0], dtype=np.int64) if rows is None else rows
     out = np.empty((2,) + p.shape[1:])
-    kernels.expectation_gradient(hm._flat(p), hm._flat(grad_k[0]), hm._flat(grad_k[1]), rows,
-                                 out.reshape(2, -1))
+    transport_kernels.expectation_gradient(hm._flat(p), hm._flat(grad_k[0]),
+                                           hm._flat(grad_k[1]), rows, out.reshape(2, -1))
     return out
 
 
@@ -216,11 +216,7 @@ class Model(ModelBase):
             def grad_rho():
                 return like.grad_rho  # computed at most once, and shared
         else:
-            rho = g.synthesis(state.rho_lm)
-            rho_lm = state.rho_lm
-
-            def grad_rho():
-                return g.gradient(rho_lm)
+            rho, grad_rho = self._density_fields(state.rho_lm)
         if self.N == 1:  # P ≡ 1: nothing to transform
             p = np.ones((1,) + g.shape)
             grad_p = np.zeros((2, 1) + g.shape)
@@ -231,6 +227,31 @@ class Model(ModelBase):
         grad_p[:, :first] = 0.0
         g._gradient_into(state.p_lm[first:], grad_p[0, first:], grad_p[1, first:])
         return Fields(rho, grad_rho, p, grad_p, state.rho_lm, constant)
+
+    def _density_fields(self, rho_lm):
+        """ϱ on the grid and a callable giving ∇ϱ (one gradient, at most once), for the
+        coefficients ``rho_lm`` ``(nlm,)``.
+
+        A rotation sub-step leaves ϱ unchanged, so consecutive sub-steps (R(½) and the
+        first transport stage, R(½) and the next step's R(½)) ask for the same ϱ: the
+        fields of the last coefficients asked for are kept (compared by value, so a
+        state changed in place is transformed again) and reused without a transform.
+        Being shared, the arrays are read-only.
+        """
+        g = self.grid
+        last = getattr(self, "_last_density", None)
+        if last is None or not np.array_equal(last[0], rho_lm):
+            rho_lm = np.array(rho_lm)  # a private copy: the key and the gradient's input
+            rho = g.synthesis(rho_lm)
+            rho.setflags(write=False)
+            last = self._last_density = [rho_lm, rho, None]
+
+        def grad_rho():
+            if last[2] is None:
+                last[2] = g.gradient(last[0])
+                last[2].setflags(write=False)
+            return last[2]
+        return last[1], grad_rho
 
     def p_components(self, state: State):
         """Grid components of P, ``(N², nlat, nphi)``, and whether Tr P is constant.
@@ -284,8 +305,9 @@ class Model(ModelBase):
             for a in range(first, k.shape[0]):
                 grad_pk -= k[a] * f.grad_p[:, a]
             return grad_pk
-        kernels.subtract_weighted_gradients(grad_pk.reshape(2, -1), hm._flat(k),
-                                            hm._flat(f.grad_p[0]), hm._flat(f.grad_p[1]), first)
+        transport_kernels.subtract_weighted_gradients(
+            grad_pk.reshape(2, -1), hm._flat(k), hm._flat(f.grad_p[0]), hm._flat(f.grad_p[1]),
+            first)
         return grad_pk
 
     def generator(self, state: State) -> np.ndarray:
@@ -320,15 +342,20 @@ class Model(ModelBase):
         drho_lm : (nlm,) — coefficients of −div(ϱX)
         dp_lm : (N², nlm) — coefficients of −X·∇P (zeros for N = 1)
         """
-        g = self.grid
         f = self.fields(state) if f is None else f
         x = self.velocity_from_fields(f)
         rx = np.empty_like(x)  # ϱX, and X·∇p_a (a ≥ 1) in the same pass
         adv = np.empty((f.p.shape[0] - 1,) + f.rho.shape)
-        kernels.transport_products(np.ascontiguousarray(f.rho, dtype=float).reshape(-1),
-                                   hm._flat(x), hm._flat(f.grad_p[0]),
-                                   hm._flat(f.grad_p[1]), rx.reshape(2, -1),
-                                   adv.reshape(adv.shape[0], rx[0].size))
+        transport_kernels.transport_products(
+            np.ascontiguousarray(f.rho, dtype=float).reshape(-1), hm._flat(x),
+            hm._flat(f.grad_p[0]), hm._flat(f.grad_p[1]), rx.reshape(2, -1),
+            adv.reshape(adv.shape[0], rx[0].size))
+        return self._transport_coefficients(state, rx, adv)
+
+    def _transport_coefficients(self, state: State, rx, adv):
+        """(−div(ϱX), −X·∇P) in spectral space from ϱX ``(2, nlat, nphi)`` and X·∇p_a
+        ``(N² − 1, nlat, nphi)`` (1 vector analysis and N² − 1 analyses)."""
+        g = self.grid
         s_lm, _ = g.vector_analysis(rx[0], rx[1])
         drho_lm = g.l * (g.l + 1) * s_lm  # −div = +l(l+1) S_lm
         if self.N == 1:

@@ -35,13 +35,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import hermitian as hm
-from .. import kernels
+from .. import kernels, transport_kernels
 from ..sphere import integrate
 from ..errors import ConfigError
 from . import register_model
 from .base import Fields, Model, expectation_gradient
 from ..characteristics import SHORT_WAVE_CAUSE
-from .regularizations import REGULARIZATIONS, check_regularization
+from .regularizations import (REGULARIZATIONS, HeatKernel, Regularization,
+                              check_regularization)
 
 
 def poisson_bracket_sum(grad_P, grad_H, spin_magnitude):
@@ -251,9 +252,24 @@ class Hybrid(Model):
             if self.N == 2 else None
         # the components of ∇H that are not identically zero (few for few Pauli terms)
         self._h_support = hm.support_of(self.grad_h)
+        # the heat kernel's smoothing of G, one component at a time (g_0 need not be
+        # smoothed for the rotation, rotation_generator_components)
+        self._smoothing_per_component = isinstance(self.regularizer, HeatKernel) and (
+            type(self.regularizer).smooth_generator_components
+            is HeatKernel.smooth_generator_components)
+        # a qubit without regularization: 𝒦 = H + G in one compiled pass
+        self._plain_qubit = self.N == 2 and type(self.regularizer) is Regularization
+        # a qubit with the heat kernel's own smoothed state: P̃ and G in one compiled pass
+        self._fused_smoothing = self.N == 2 and isinstance(self.regularizer, HeatKernel) and (
+            type(self.regularizer).quantum_fields_components
+            is HeatKernel.quantum_fields_components)
 
     accepts_regularization = True
     needs_positive_density = True
+    #: the compiled one-sphere qubit path and the traceless rotation generator (set by
+    #: ``__init__``; off for subclasses that build their own fields, e.g. on a product of
+    #: spheres)
+    _fused_smoothing = _smoothing_per_component = _plain_qubit = False
 
     @classmethod
     def from_config(cls, grid, hamiltonian, model):
@@ -298,20 +314,67 @@ class Hybrid(Model):
         """Components of the generator's ħ-part (after the regularization), cached."""
         g = f.cache.get("g")
         if g is None:
-            rho, grad_rho, p, grad_p = self.regularizer.quantum_fields_components(f, self.N)
-            if self.N == 2:
-                g = qubit_quantum_generator(rho, grad_rho, p, grad_p, self._grad_h_scaled,
-                                            self.hbar)
-            else:
-                g = quantum_generator_components(rho, grad_rho, p, grad_p, self.grad_h,
-                                                 self.hbar, self.spin_magnitude,
-                                                 self._h_support)
-            g = f.cache["g"] = self.regularizer.smooth_generator_components(g)
+            g = f.cache["g"] = self.regularizer.smooth_generator_components(
+                self._unsmoothed_quantum_part(f))
+        return g
+
+    def _unsmoothed_quantum_part(self, f: Fields) -> np.ndarray:
+        """G at the regularization's state (``quantum_fields_components``), before its
+        ``smooth_generator_components``; ``(N², nlat, nphi)``."""
+        if self._fused_smoothing and f.p.ndim == 3:
+            return self._smoothed_qubit_generator(f)
+        rho, grad_rho, p, grad_p = self.regularizer.quantum_fields_components(f, self.N)
+        if self.N == 2:
+            return qubit_quantum_generator(rho, grad_rho, p, grad_p, self._grad_h_scaled,
+                                           self.hbar)
+        return quantum_generator_components(rho, grad_rho, p, grad_p, self.grad_h, self.hbar,
+                                            self.spin_magnitude, self._h_support)
+
+    def rotation_generator_components(self, f: Fields) -> np.ndarray:
+        """𝒦 as the rotation U P U† uses it, ``(N², nlat, nphi)``: the components
+        1 … N² − 1 of :meth:`generator_components` (the same numbers), and k_0 = h_0.
+
+        The identity component of 𝒦 does not rotate P (it commutes with everything), so
+        with a smoothing regularization (:class:`HeatKernel`) the smoothing of g_0 (one
+        analysis and one synthesis per generator) is skipped; otherwise this is
+        :meth:`generator_components` itself.
+        """
+        if "k" in f.cache or not self._smoothing_per_component or f.p.ndim != 3:
+            return self.generator_components(f)
+        k = f.cache.get("k_rotation")
+        if k is None:
+            g = self._unsmoothed_quantum_part(f)
+            k = self.h.copy()
+            k[1:] += self.regularizer.smooth_generator_components(g[1:])
+            f.cache["k_rotation"] = k
+        return k
+
+    def _smoothed_qubit_generator(self, f: Fields) -> np.ndarray:
+        """G(𝒬) for a qubit with a smoothing regularization (:class:`HeatKernel`), before
+        the last smoothing: P̃, ∇P̃ and the generator at the smoothed state in one compiled
+        pass (the arithmetic of ``quantum_fields_components`` and
+        :func:`qubit_quantum_generator`)."""
+        reg = self.regularizer
+        q, grad_q = reg.smoothed_state(f)
+        flat = hm._flat
+        g = np.empty(q.shape)
+        if not kernels.smoothed_qubit_generator(flat(q), flat(grad_q[0]), flat(grad_q[1]),
+                                                float(np.sqrt(2)), flat(self._grad_h_scaled[0]),
+                                                flat(self._grad_h_scaled[1]), self.hbar,
+                                                g.reshape(4, -1)):
+            raise reg.smoothed_density_lost(np.sqrt(2) * q[0])
         return g
 
     def generator_components(self, f: Fields) -> np.ndarray:
         """Components of 𝒦 = H + G, ``(N², nlat, nphi)``, cached in ``f.cache``."""
         k = f.cache.get("k")
+        if k is None and "g" not in f.cache and self._plain_qubit and f.p.ndim == 3:
+            k = f.cache["k"] = np.empty(f.p.shape)  # H + G in one compiled pass
+            flat, gr = hm._flat, hm._flat(f.grad_rho)
+            kernels.qubit_generator_plus(
+                np.ascontiguousarray(f.rho).reshape(-1), gr[0], gr[1], flat(f.p),
+                flat(f.grad_p[0]), flat(f.grad_p[1]), flat(self._grad_h_scaled[0]),
+                flat(self._grad_h_scaled[1]), self.hbar, flat(self.h), k.reshape(4, -1))
         if k is None:
             k = f.cache["k"] = self.h + self.quantum_part(f)
         return k
@@ -319,6 +382,22 @@ class Hybrid(Model):
     def generator_from_fields(self, f: Fields) -> np.ndarray:
         """𝒦 on the grid (module docstring); ``(N, N, nlat, nphi)`` complex Hermitian."""
         return hm.from_components(self.generator_components(f))
+
+    def velocity_from_fields(self, f: Fields, K=None) -> np.ndarray:
+        """:meth:`.base.Model.velocity_from_fields`; for a qubit on one sphere (constant
+        Tr P) the products of Tr(P∇𝒦) and X in one compiled pass (the same numbers)."""
+        if (K is not None or "x" in f.cache or self.N != 2 or not f.trace_constant
+                or f.p.ndim != 3 or f.grad_p.shape[0] != 2):
+            return super().velocity_from_fields(f, K)
+        grid, flat = self.grid, hm._flat
+        g = self.quantum_part(f)
+        grad_pk = grid.gradient(grid.analysis(hm.dot_components(f.p, g)))  # ∇Tr(PG)
+        x = f.cache["x"] = np.empty((2,) + f.rho.shape)
+        transport_kernels.qubit_velocity(grad_pk.reshape(2, -1), flat(g), flat(f.grad_p[0]),
+                                         flat(f.grad_p[1]), flat(f.p), flat(self.grad_h[0]),
+                                         flat(self.grad_h[1]), 1.0 / self.spin_magnitude,
+                                         x.reshape(2, -1))
+        return x
 
     def expected_generator_gradient(self, f: Fields, K=None) -> np.ndarray:
         """Tr(P∇𝒦) = Tr(P∇H) (precomputed ∇H) + Tr(P∇G) (by the product rule, 2 transforms)."""

@@ -106,30 +106,55 @@ class HeatKernel(Regularization):
             symbol = self._symbol = heat_kernel(self.grid, np.ones(self.grid.nlm), self.alpha)
         return symbol * f_lm
 
+    def smoothed_state(self, f):
+        """𝒬 = S_α(ϱP) on the grid: its components q ``(N², ...)`` and their gradients
+        ``(2, N², ...)`` (``2 + 3N²`` transforms; when ϱ's coefficients and a constant
+        Tr P are known, q_0 = p_0 S_αϱ needs no analysis, and its synthesis and gradient
+        are those of the last call with the same ϱ and p_0 — a rotation sub-step keeps
+        both — so they are reused: 2 + 3(N² − 1) transforms then)."""
+        g = self.grid
+        nn = f.p.shape[0]
+        if not (f.trace_constant and f.rho_lm is not None):
+            q_lm = self._smooth(g.analysis(f.rho * f.p))
+            return g.synthesis(q_lm), g.gradient(q_lm)
+        p0 = f.p[0].flat[0]  # ϱ p_0 = p_0 ϱ: no analysis
+        q_lm = np.empty((nn,) + f.rho_lm.shape, dtype=f.rho_lm.dtype)
+        q_lm[0] = p0 * f.rho_lm
+        q_lm[1:] = g.analysis(f.rho * f.p[1:])
+        q_lm = self._smooth(q_lm)
+        if hasattr(self.grid, "heat_kernel"):  # a product of spheres: no reuse
+            return g.synthesis(q_lm), g.gradient(q_lm)
+        last = getattr(self, "_last_q0", None)
+        q = np.empty((nn,) + g.shape)
+        grad_q = np.empty((2, nn) + g.shape)
+        if last is not None and last[0] == p0 and np.array_equal(last[1], f.rho_lm):
+            q[0], grad_q[:, 0] = last[2], last[3]
+            first = 1
+        else:
+            first = 0
+        g._synthesis_into(q_lm[first:], q[first:])
+        g._gradient_into(q_lm[first:], grad_q[0, first:], grad_q[1, first:])
+        if not first:
+            self._last_q0 = (p0, np.array(f.rho_lm), q[0].copy(), grad_q[:, 0].copy())
+        return q, grad_q
+
+    def smoothed_density_lost(self, rho_s):
+        """The error for a smoothed density ϱ̃ ``(...)`` with min ϱ̃ ≤ 0 (ln ϱ̃ undefined)."""
+        return SmoothedDensityLost(f"{self.name}: the smoothed density ϱ̃ has min "
+                                   f"{rho_s.min():.3g} ≤ 0 (alpha = {self.alpha})",
+                                   quantity="smoothed_rho", value=float(rho_s.min()))
+
     def quantum_fields_components(self, f, N):
-        """(ϱ̃, ∇ϱ̃, p̃, ∇p̃) with p̃ the real components of P̃ (``2 + 3N²`` transforms;
-        one analysis fewer when ϱ's coefficients and a constant Tr P are known).
+        """(ϱ̃, ∇ϱ̃, p̃, ∇p̃) with p̃ the real components of P̃ (:meth:`smoothed_state`).
 
         Raises ``SmoothedDensityLost`` when min ϱ̃ ≤ 0 (ln ϱ̃ undefined); the Simulation
         turns it into a PositivityLost stop.
         """
-        g = self.grid
-        nn = f.p.shape[0]
-        if f.trace_constant and f.rho_lm is not None:  # ϱ p_0 = p_0 ϱ: no analysis
-            q_lm = np.empty((nn,) + f.rho_lm.shape, dtype=f.rho_lm.dtype)
-            q_lm[0] = f.p[0].flat[0] * f.rho_lm
-            q_lm[1:] = g.analysis(f.rho * f.p[1:])
-        else:
-            q_lm = g.analysis(f.rho * f.p)
-        q_lm = self._smooth(q_lm)
-        q = g.synthesis(q_lm)
-        grad_q = g.gradient(q_lm)
+        q, grad_q = self.smoothed_state(f)
         sqrt_n = np.sqrt(N)  # Tr E_0 = √N and Tr E_a = 0 otherwise
         rho_s, grad_rho_s = sqrt_n * q[0], sqrt_n * grad_q[:, 0]
         if not rho_s.min() > 0:
-            raise SmoothedDensityLost(f"{self.name}: the smoothed density ϱ̃ has min "
-                                      f"{rho_s.min():.3g} ≤ 0 (alpha = {self.alpha})",
-                                      quantity="smoothed_rho", value=float(rho_s.min()))
+            raise self.smoothed_density_lost(rho_s)
         p_s = np.empty_like(q)
         grad_p_s = grad_q  # overwritten in place: (∇q − p̃∇ϱ̃)/ϱ̃
         if grad_q.shape[0] == 2 and not hasattr(self.grid, "heat_kernel"):  # one sphere
