@@ -91,6 +91,15 @@ class ProductTransport:
                         out[(k, a)] = np.ascontiguousarray(grad[k][index])
         return out
 
+    @property
+    def diagnostic_table(self) -> dict:
+        """Name → :class:`~spectral_qc.diagnostics.Diagnostic` of this model's states: the
+        one-spin names, ``n_mean`` with a ``spin`` dimension for j ≥ 2
+        (:func:`~spectral_qc.diagnostics.product_table`)."""
+        from ..diagnostics import product_table
+
+        return product_table(self.grid.j)
+
     def __repr__(self):
         return (f"{type(self).__name__}(N={self.N}, hbar={self.hbar}, "
                 f"spin_magnitude={list(self.spin_magnitudes)}, lmax={list(self.grid.lmax)})")
