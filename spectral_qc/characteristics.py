@@ -28,11 +28,21 @@ keeps q = 0 to round-off. Cost: 5 scalar transforms per stage (2 for div X, 2 fo
 
 The coefficients of q travel in :attr:`State.q_lm` (None: not tracked); checkpoints carry
 them, so a resumed run gives the same J bit for bit.
+
+**Several classical spins** (paper §4.4; a :class:`~spectral_qc.sphere.product.ProductGrid`
+instead of a :class:`~spectral_qc.sphere.SphereGrid`): J is the ratio of the product
+(Liouville) measure dμ = Π_a dA_a under the flow map of X = (X_1, …, X_j), and q = ln J obeys
+the same equation with div X = Σ_a div_a X_a and X·∇q = Σ_a X_a·∇_a q. q_lm is then the real
+``(ncoef,)`` coefficient array of the product grid, and the place of min J is one point
+(θ_a, φ_a) per spin. Every function below takes either grid; on one sphere the results and
+messages are those of the one-sphere code, bit for bit.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .sphere.product import ProductGrid
 
 #: Default stop threshold on min J ([solver.stop] jacobian_stop): below it the run stops
 #: with CharacteristicsCross (calibrated in docs/stability.md §9: a run resolved down to
@@ -52,16 +62,28 @@ CROSSING_HORIZON = 0.25
 JACOBIAN_CONVERGED = 0.2
 
 
+def on_product(grid) -> bool:
+    """Whether ``grid`` is a product of spheres (real ``(ncoef,)`` coefficients)."""
+    return isinstance(grid, ProductGrid)
+
+
 def initial_log_jacobian(grid) -> np.ndarray:
-    """q = ln J at the start of a run: zeros ``(nlm,)`` complex (J = 1)."""
+    """q = ln J at the start of a run (J = 1): zeros ``(nlm,)`` complex on one sphere,
+    ``(ncoef,)`` real on a product of spheres."""
+    if on_product(grid):
+        return np.zeros(grid.ncoef)
     return np.zeros(grid.nlm, dtype=np.complex128)
 
 
 def velocity_divergence_lm(grid, x) -> np.ndarray:
     """Coefficients ``(nlm,)`` of div X for a grid velocity ``x`` ``(2, nlat, nphi)``.
 
-    div v = −l(l+1) s_lm for v = ∇S + ∇T × n (two transforms).
+    div v = −l(l+1) s_lm for v = ∇S + ∇T × n (two transforms). On a product of spheres
+    ``x`` is ``(2j, *grid.shape)`` and div X = Σ_a div_a X_a (:meth:`ProductGrid.divergence`),
+    coefficients ``(ncoef,)``.
     """
+    if on_product(grid):
+        return grid.divergence(x)
     s_lm, _ = grid.vector_analysis(x[0], x[1])
     return -grid.l * (grid.l + 1) * s_lm
 
@@ -71,13 +93,16 @@ def log_jacobian_tendency(grid, x, q_lm) -> np.ndarray:
 
     Parameters
     ----------
-    grid : SphereGrid
-    x : (2, nlat, nphi) — the stage velocity X (orthonormal components, 1/time)
-    q_lm : (nlm,) complex — coefficients of q = ln J
+    grid : SphereGrid or ProductGrid
+    x : (2, nlat, nphi) — the stage velocity X (orthonormal components, 1/time); on a
+        product of spheres ``(2j, *grid.shape)``, the (θ_a, φ_a) pair of every spin
+    q_lm : (nlm,) complex — coefficients of q = ln J; ``(ncoef,)`` real on a product
+        (X·∇q = Σ_a X_a·∇_a q: one product gradient, one analysis, j factor divergences)
     """
     gq = grid.gradient(q_lm)
     adv = x[0] * gq[0]
-    adv += x[1] * gq[1]
+    for k in range(1, len(gq)):
+        adv += x[k] * gq[k]
     return velocity_divergence_lm(grid, x) - grid.analysis(adv)
 
 
@@ -95,10 +120,50 @@ def jacobian_extremes(grid, q_lm):
 
 
 def jacobian_minimum(grid, q_lm):
-    """``(J_min, θ, φ)``: the smallest J over the grid nodes and where (radians)."""
+    """``(J_min, θ, φ)``: the smallest J over the grid nodes and where (radians).
+
+    On a product of j ≥ 2 spheres θ and φ are tuples of j colatitudes and longitudes (the
+    node (n_1, …, n_j) of min J); on one sphere (either grid) they are floats.
+    """
     q = grid.synthesis(q_lm)
-    i, j = np.unravel_index(int(np.argmin(q)), q.shape)
-    return float(np.exp(q[i, j])), float(grid.theta[i]), float(grid.phi[j])
+    index = np.unravel_index(int(np.argmin(q)), q.shape)
+    if not on_product(grid):
+        i, j = index
+        return float(np.exp(q[i, j])), float(grid.theta[i]), float(grid.phi[j])
+    theta = tuple(float(f.theta[index[2 * a]]) for a, f in enumerate(grid.factors))
+    phi = tuple(float(f.phi[index[2 * a + 1]]) for a, f in enumerate(grid.factors))
+    if grid.j == 1:
+        theta, phi = theta[0], phi[0]
+    return float(np.exp(q[index])), theta, phi
+
+
+def _angles(theta, phi) -> str:
+    """"θ = …, φ = …" for one sphere, "(θ1, φ1) = (…, …), (θ2, φ2) = (…, …)" for several."""
+    if np.ndim(theta) == 0:
+        return f"θ = {theta:.3f}, φ = {phi:.3f}"
+    return ", ".join(f"(θ{a}, φ{a}) = ({t:.3f}, {p:.3f})"
+                     for a, (t, p) in enumerate(zip(theta, phi), start=1))
+
+
+def _unit_vector(theta, phi) -> str:
+    return (f"({np.sin(theta) * np.cos(phi):.3f}, {np.sin(theta) * np.sin(phi):.3f}, "
+            f"{np.cos(theta):.3f})")
+
+
+def _place(theta, phi) -> str:
+    """Where min J is, in angles and unit vectors (one spin or several)."""
+    if np.ndim(theta) == 0:
+        return f"{_angles(theta, phi)} (n = {_unit_vector(theta, phi)})"
+    vectors = ", ".join(f"n{a} = {_unit_vector(t, p)}"
+                        for a, (t, p) in enumerate(zip(theta, phi), start=1))
+    return f"{_angles(theta, phi)} ({vectors})"
+
+
+def _lmax_text(lmax) -> str:
+    """``31`` for one sphere, ``[15, 13]`` for one lmax per spin."""
+    if np.ndim(lmax) == 0:
+        return f"{lmax}"
+    return "[" + ", ".join(str(int(x)) for x in lmax) + "]"
 
 
 #: What resolution does to a crossing stop, measured (docs/stability.md §9); every crossing
@@ -118,9 +183,8 @@ def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=N
     (:func:`extrapolated_crossing`), or, when J fell by more than
     :data:`COLLAPSE_FACTOR` in that step, says that the solution broke down on the way.
     """
-    where = f"θ = {theta:.3f}, φ = {phi:.3f} (n = ({np.sin(theta) * np.cos(phi):.3f}, " \
-            f"{np.sin(theta) * np.sin(phi):.3f}, {np.cos(theta):.3f}))"
-    grid = f" at lmax = {lmax}" if lmax is not None else ""
+    where = _place(theta, phi)
+    grid = f" at lmax = {_lmax_text(lmax)}" if lmax is not None else ""
     trend = ""
     if previous is not None and previous[1] > COLLAPSE_FACTOR * value:
         trend = (f" min J fell from {previous[1]:.3g} to {value:.3g} in one step: the numerical "
@@ -168,26 +232,35 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
     structure at the grid scale while the flow is smooth). ``time`` and ``previous``
     (``(t, min J)`` at an earlier output) date the crossing (:func:`extrapolated_crossing`).
     ``regularizable``: the model takes ``[model] alpha`` (only then is it named as a remedy).
+    On a product grid the place is one (θ_a, φ_a) per spin and the resolution remedies name
+    ``[grid] lmax = [l1, l2]`` and the entry to raise first (:func:`spin_to_raise`).
 
     Returns
     -------
     cause : str
     crossing : tuple (J_min, θ, φ) or None — set when the cause is converging
-        characteristics (the stop is then reported as CharacteristicsCross)
+        characteristics (the stop is then reported as CharacteristicsCross); θ, φ as
+        :func:`jacobian_minimum` returns them
     """
     lmax = grid.lmax
     if iteration == 0:
+        if on_product(grid):
+            return (f"the initial state is not representable on the lmax = {_lmax_text(lmax)} "
+                    "grid (its truncation undershoots); raise [grid] lmax = "
+                    f"{_lmax_text(lmax)}{spin_to_raise(grid, state)} or lower the kappa of "
+                    "[initial.classical] factors"), None
         return (f"the initial state is not representable on the lmax = {lmax} grid (its "
                 "truncation undershoots); raise [grid] lmax or lower [initial.classical] kappa"), None
     if model_cause is not None:
         return model_cause, None
+    hint = spin_to_raise(grid, state) if on_product(grid) else ""
     if getattr(state, "q_lm", None) is None:
-        return under_resolution(lmax), None
+        return under_resolution(lmax, spins=hint), None
     j, theta, phi = jacobian_minimum(grid, state.q_lm)
     now = time or 0.0
     if previous is not None and previous[1] > JACOBIAN_LOW and previous[1] > 2 * j:
         return (f"breakdown: min J fell from {previous[1]:.3g} at t = {previous[0]:.4g} to "
-                f"{j:.3g} at θ = {theta:.3f}, φ = {phi:.3f}: the velocity X itself is no longer "
+                f"{j:.3g} at {_angles(theta, phi)}: the velocity X itself is no longer "
                 "resolved (short-wave growth of its ħ-terms in the hybrid model, or "
                 "under-resolution), not a crossing of the field model's characteristics; "
                 "compare a lower and a higher [grid] lmax: a stop that comes earlier on the finer "
@@ -198,15 +271,63 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
     if j < JACOBIAN_CONVERGED or (j < JACOBIAN_LOW and t_x - now <= CROSSING_HORIZON * now):
         when = (f", falling to 0 at t ≈ {t_x:.3g} (extrapolated)" if np.isfinite(t_x)
                 else "")
-        return (f"characteristics cross: min J = {j:.3g} at θ = {theta:.3f}, φ = "
-                f"{phi:.3f}{when}; neighbouring characteristics converge there, gradients "
+        return (f"characteristics cross: min J = {j:.3g} at {_angles(theta, phi)}{when}; "
+                "neighbouring characteristics converge there, gradients "
                 "steepen like 1/J, and the field model has no smooth solution once they meet. "
                 f"{CROSSING_RESOLUTION}; shorten [time] t_end"), (j, theta, phi)
-    return under_resolution(lmax, f" while the flow is smooth (min J = {j:.3g})"), None
+    return under_resolution(lmax, f" while the flow is smooth (min J = {j:.3g})", hint), None
 
 
-def under_resolution(lmax, health=""):
-    """The cause of a stop on a grid too coarse for a smooth solution, with its remedies."""
+def factor_tails(grid, state) -> tuple:
+    """Per spin a of a product grid: max over ϱ and P of the fraction of Σ|c|² (the
+    Frobenius norm over P's components, the mean included, as the ``spectral_tail``
+    diagnostic) in the top :data:`~spectral_qc.diagnostics.TAIL_FRACTION` of that spin's
+    degrees, l_a > (1 − TAIL_FRACTION) lmax_a. A tuple of j floats in [0, 1]."""
+    from .diagnostics import TAIL_FRACTION  # (diagnostics imports this module)
+
+    fields = [np.asarray(c) for c in (getattr(state, "rho_lm", None), getattr(state, "p_lm", None))
+              if c is not None]
+    tails = []
+    for a, f in enumerate(grid.factors):
+        top = grid.degrees(a) > np.floor((1 - TAIL_FRACTION) * f.lmax)
+        fractions = [0.0]
+        for c in fields:
+            power = (c.reshape(-1, grid.ncoef) ** 2).sum(axis=0)
+            total = power.sum()
+            fractions.append(float(power[top].sum() / total) if total > 0 else 0.0)
+        tails.append(max(fractions))
+    return tuple(tails)
+
+
+def spin_to_raise(grid, state) -> str:
+    """The entry of ``[grid] lmax`` to raise first on a product grid: the spin whose spectrum
+    has the largest tail (:func:`factor_tails`), with the measured tails; "" when no tail
+    is measurable (no state, or all tails 0)."""
+    if state is None:
+        return ""
+    tails = factor_tails(grid, state)
+    if not max(tails) > 0:
+        return ""
+    a = int(np.argmax(tails))
+    spins = " / ".join(str(b) for b in range(1, len(tails) + 1))
+    values = " / ".join(f"{x:.2g}" for x in tails)
+    return (f", first entry {a + 1} (spin {a + 1} has the largest spectral tail: fraction of "
+            f"∫ϱ² or ∫|P|² in the top 10 % of degrees {values} for spins {spins})")
+
+
+def under_resolution(lmax, health="", spins=None):
+    """The cause of a stop on a grid too coarse for a smooth solution, with its remedies.
+
+    ``lmax`` a number (one sphere) or one per spin; then the message names the key with its
+    values, ``[grid] lmax = [l1, l2]``, and ``spins`` (:func:`spin_to_raise`) which entry to
+    raise first.
+    """
+    if np.ndim(lmax) != 0:
+        return (f"under-resolution: fine structure reached the lmax = {_lmax_text(lmax)} grid "
+                f"scale{health}; raise [grid] lmax = {_lmax_text(lmax)}{spins or ''} (on one "
+                "spin this helps: measured on the exact-comparison case at I = 5, the "
+                "Ehrenfest stop moves from t = 5.6 at lmax 31 to 7.2 at 63, lmax 127 runs to "
+                "t = 10, and dt 0.1 → 0.025 leaves it at 5.6), or shorten [time] t_end")
     return (f"under-resolution: fine structure reached the lmax = {lmax} grid scale{health}; "
             "raise [grid] lmax (this helps: measured on the exact-comparison case at I = 5, "
             "the Ehrenfest stop moves from t = 5.6 at lmax 31 to 7.2 at 63, lmax 127 runs to "
