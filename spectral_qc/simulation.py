@@ -26,7 +26,7 @@ import numpy as np
 from . import characteristics as ch
 from . import diagnostics as dg
 from .config import Config, dumps_config, load_config
-from .errors import (CharacteristicsCross, InstabilityDetected, NonFiniteState,
+from .errors import (CharacteristicsCross, ConfigError, InstabilityDetected, NonFiniteState,
                      NumericalFailure, PositivityLost)
 from .integrators import make_integrator
 from .models import model_class_for
@@ -341,6 +341,12 @@ class Simulation:
         bit, as one that never stopped. ``kw`` as for the constructor.
         """
         sim = cls(config, **kw)
+        for k, v in vars(sim.state).items():  # e.g. a checkpoint of another grid or N
+            c = checkpoint.get(k)
+            if v is not None and c is not None and np.shape(c) != v.shape:
+                raise ConfigError(f"checkpoint: {k} has shape {np.shape(c)} but the config "
+                                  f"needs {v.shape} (grid.lmax, the spins or N differ); "
+                                  "restore it with the config it was written with")
         # a missing q_lm (checkpoints from before J was tracked) leaves J untracked
         sim.state = type(sim.state)(**{k: None if checkpoint.get(k) is None else
                                        np.asarray(checkpoint[k]) for k in vars(sim.state)})
