@@ -209,6 +209,9 @@ def plot_positivity(ds, out, stop=None, criteria=None):
     if "rho_c_min" in ds:  # Koopman models: ρc is signed, ρ̂q is the quantum state
         panels = [("rho_c_min", "min ρc over the sphere  [1/sr]"),
                   ("min_eig_rho_q", "min eigenvalue of ρ̂q  [1]")]
+    elif "spin" in ds.dims:  # several classical spins: ϱ lives on (S²)^j
+        j = ds.sizes["spin"]
+        panels = [("min_rho", f"min ϱ over (S²)^{j}  [1/sr^{j}]")]
     else:
         panels = [("min_rho", "min ϱ over the sphere  [1/sr]")]
     if _n_levels(ds) >= 2:
