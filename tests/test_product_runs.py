@@ -1,6 +1,7 @@
 """Several classical spins run from a config and the CLI (issue 17 items 2–4): the run equals
 the Python API's, outputs and their dimensions, resume bit for bit, the example config."""
 
+import json
 import subprocess
 import sys
 import tomllib
@@ -211,3 +212,23 @@ def test_other_product_kinds_run(tmp_path, kind):
     assert ds.sizes["time"] == 2 and np.all(np.isfinite(ds["energy"].values))
     if kind == "liouville":
         assert abs(ds["energy"].values[-1] - ds["energy"].values[0]) < 1e-12
+
+
+def test_a_stopped_two_spin_run_keeps_its_outputs(tmp_path, capsys):
+    """A stop (here the spectral tail over a tight tail_max) on products: exit 3, status.json,
+    every output up to the stop, failure.npz, the figures, and the message names the
+    product grid's lmax = [5, 6]."""
+    path = write(tmp_path, t_end=0.3)
+    path.write_text(path.read_text().replace("figures = false", "figures = true")
+                    + "\n[solver.stop]\ntail_max = 1e-9\n")
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "numerical failure" in err and "lmax = [5, 6]" in err and "Traceback" not in err
+    run = open_run(out)
+    status = json.loads((out / "status.json").read_text())
+    assert status["status"] == "numerical_failure" and status["exit_code"] == 3
+    times = run.diagnostics["time"].values
+    assert times[0] == 0 and times[-1] <= status["t_last"] and 0 < status["t_last"] < 0.3
+    assert run.failure is not None and load_checkpoint(run.failure)["rho_lm"].dtype == np.float64
+    assert {"drifts.png", "mean_spins.png"} <= {p.name for p in run.figures}
