@@ -232,3 +232,24 @@ def test_a_stopped_two_spin_run_keeps_its_outputs(tmp_path, capsys):
     assert times[0] == 0 and times[-1] <= status["t_last"] and 0 < status["t_last"] < 0.3
     assert run.failure is not None and load_checkpoint(run.failure)["rho_lm"].dtype == np.float64
     assert {"drifts.png", "mean_spins.png"} <= {p.name for p in run.figures}
+
+
+def test_three_spins_run_from_a_config():
+    """j = 3: a chain n1·n2 + n2·n3 with a qubit on spin 3; the mass ∫ϱ dμ is conserved
+    to round-off and the energy to the scheme's accuracy over 2 steps; n_mean (time, 3, 3)."""
+    raw = {"grid": {"lmax": [3, 4, 3]},
+           "model": {"kind": "ehrenfest", "spin_magnitude": [1.0, 1.0, 2.0]},
+           "hamiltonian": {"terms": [
+               {"op": "I", "coef": "0.4*(n1x*n2x + n1y*n2y + n1z*n2z) + 0.3*(n2x*n3x + n2z*n3z)"},
+               {"op": "X", "coef": "0.5*n3x"}, {"op": "Z", "coef": "0.5*n3z"}]},
+           "initial": {"classical": {"kind": "product", "factors": [
+               {"center": [0, 0, 1], "kappa": 1.0}, {"center": [1, 0, 0], "kappa": 1.0},
+               {"center": [0, 1, 0], "kappa": 0.5}]}},
+           "time": {"t_end": 0.1, "dt": 0.05, "output_every": 0.05},
+           "output": {"figures": False}}
+    ds = Simulation(raw).run().diagnostics
+    assert ds["n_mean"].shape == (3, 3, 3)
+    mass = ds["mass"].values
+    assert abs(mass[0] - 1) < 1e-11                 # Gauss quadrature of ϱ0 on 6 latitudes
+    assert np.max(np.abs(mass - mass[0])) < 1e-14    # conserved to round-off
+    assert abs(ds["energy"].values[-1] - ds["energy"].values[0]) < 1e-5
