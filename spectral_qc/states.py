@@ -79,13 +79,11 @@ def product_density(grid, factors) -> np.ndarray:
                           f"j = {grid.j} spins; give one per spin")
     rho = np.ones(())
     for n, f in zip(grid.n, factors):
-        comps = ([(f.center, f.kappa, 1.0)] if f.kind == "von_mises_fisher"
-                 else f.components)
         if f.kind == "von_mises_fisher":
             value = _vmf_values(n, f.center, f.kappa)
         else:
-            weights = np.array([w for _, _, w in comps], float)
-            value = sum(w * _vmf_values(n, c, k) for c, k, w in comps) / weights.sum()
+            weights = np.array([w for _, _, w in f.components], float)
+            value = sum(w * _vmf_values(n, c, k) for c, k, w in f.components) / weights.sum()
         rho = rho * value
     return np.broadcast_to(rho, grid.shape)
 

@@ -212,3 +212,13 @@ def test_product_density_is_the_product_of_normalized_factors():
     for n, ref in zip(grid.n, (ref1, ref2)):
         got = grid.integrate(rho * n)
         assert np.allclose(got, ref, rtol=0, atol=1e-13), (got, ref)
+
+
+def test_all_vmf_product_density_is_the_api_product_bit_for_bit():
+    c = load_config(two_spins(**{"initial.classical.factors.1": {
+        "kind": "von_mises_fisher", "center": [1, 1, 0], "kappa": 0.7}}))
+    grid = ProductGrid(c.grid.lmax)
+    from spectral_qc.models.product import von_mises_fisher_product
+    factors = c.initial.classical.factors         # centers as the config normalized them
+    ref = von_mises_fisher_product(grid, [f.center for f in factors], [2.0, 0.7])
+    assert np.array_equal(product_density(grid, factors), ref)
