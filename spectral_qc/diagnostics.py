@@ -98,8 +98,12 @@ class Snapshot(CachedSnapshot):
 
     @property
     def rho_q(self):
-        """ρ̂q = ∫ϱP dA, ``(N, N)`` complex."""
-        return self._get("rho_q", lambda: integral_over(self.model.grid, self.fields.rho * self.P))
+        """ρ̂q = ∫ϱP dA, ``(N, N)`` complex (on (S²)^j from P's N² real components, without
+        forming the complex matrix field)."""
+        if isinstance(self.model.grid, ProductGrid):
+            return self._get("rho_q", lambda: hm.from_components(
+                self.model.grid.integrate(self.fields.rho * self.fields.p)))
+        return self._get("rho_q", lambda: integrate(self.model.grid, self.fields.rho * self.P))
 
     def integral(self, f):
         return float(integral_over(self.model.grid, f))
@@ -226,9 +230,15 @@ def product_berry_curvature_form(p, grad_p, hbar, spin_magnitudes):
 
 @add_diagnostic("berry_casimir", "Berry-curvature Casimir ∫ϱ²/Ω dA (NaN unless P is pure)", "1")
 def berry_casimir(s):
-    m, f = s.model, s.fields
     if np.max(1 - s.trace_p2) > PURE_TOLERANCE:
         return float("nan")
+    return berry_casimir_integral(s)
+
+
+def berry_casimir_integral(s):
+    """∫ϱ²/Ω dA of a :class:`Snapshot` (Ω_j and dA_1 … dA_j on (S²)^j), without the purity
+    check of the ``berry_casimir`` diagnostic (it is a Casimir only for pure P)."""
+    m, f = s.model, s.fields
     if isinstance(m.grid, ProductGrid):
         omega = product_berry_curvature_form(f.p, f.grad_p, m.hbar, m.spin_magnitudes)
     else:
