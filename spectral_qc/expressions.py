@@ -157,8 +157,9 @@ def _evaluate(node: ast.AST, env: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _uses_variables(node: ast.AST) -> bool:
-    """True when the subtree mentions nx, ny or nz."""
-    return any(isinstance(n, ast.Name) and n.id in VARIABLES for n in ast.walk(node))
+    """True when the subtree mentions a variable (nx, ny, nz, or n1x … of several spins)."""
+    return any(isinstance(n, ast.Name) and n.id not in CONSTANTS and n.id not in FUNCTIONS
+               for n in ast.walk(node))
 
 
 def _d_pow(node, a, da, b, db):
@@ -379,6 +380,16 @@ class Expression:
         """
         env = {k: np.asarray(v, dtype=np.float64) for k, v in zip(VARIABLES, (nx, ny, nz))}
         shape = np.broadcast_shapes(*(a.shape for a in env.values()))
+        with np.errstate(all="ignore"):
+            _, deriv = _evaluate_euler(self._tree, env)
+        return np.array(np.broadcast_to(deriv, shape), dtype=np.float64)
+
+    def euler_of_spins(self, *n) -> np.ndarray:
+        """Σ_a n_a·∇_{n_a} f at the points (n_1, …, n_j) (the formula as written, as
+        :meth:`euler_derivative` for one spin; the Koopman phase term on products)."""
+        env = {name: np.asarray(n[a], dtype=np.float64)[c] for name, (a, c) in
+               spin_variables(1 if self._spins is None else self._spins).items()}
+        shape = np.broadcast_shapes(*(np.shape(x)[1:] for x in n))
         with np.errstate(all="ignore"):
             _, deriv = _evaluate_euler(self._tree, env)
         return np.array(np.broadcast_to(deriv, shape), dtype=np.float64)

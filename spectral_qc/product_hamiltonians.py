@@ -136,5 +136,9 @@ class _SpinCoefficient:
     def __call__(self, *n):
         return self.expression.of_spins(*n)
 
+    def euler_derivative(self, *n):
+        """Σ_a n_a·∇_{n_a} c of the expression as written (for a Koopman phase term)."""
+        return self.expression.euler_of_spins(*n)
+
     def __repr__(self):
         return f"{self.expression.source!r}"

@@ -222,3 +222,16 @@ def test_all_vmf_product_density_is_the_api_product_bit_for_bit():
     factors = c.initial.classical.factors         # centers as the config normalized them
     ref = von_mises_fisher_product(grid, [f.center for f in factors], [2.0, 0.7])
     assert np.array_equal(product_density(grid, factors), ref)
+
+
+def test_euler_derivative_of_several_spins_against_hand_derivatives(rng):
+    """Σ_a n_a·∇_{n_a} f by the syntax tree == the derivative done by hand."""
+    n1, n2 = rng.uniform(0.2, 1.0, (3, 6)), rng.uniform(0.2, 1.0, (3, 6))
+    e = Expression("n1x*n2x + sin(n1z)*n2y + n2z**n1y", spins=2)
+    x1, y1, z1 = n1
+    x2, y2, z2 = n2
+    ref = (2 * x1 * x2 + (z1 * np.cos(z1) * y2 + np.sin(z1) * y2)
+           + z2**y1 * (y1 * np.log(z2) + y1))      # n·∇(a**b) = a**b (b' ln a + b a'/a)
+    assert np.allclose(e.euler_of_spins(n1, n2), ref, rtol=1e-14, atol=0)
+    one = Expression("nz**2 + nx*ny")
+    assert np.array_equal(one.euler_of_spins(n1), one.euler_derivative(*n1))
