@@ -235,3 +235,31 @@ def test_euler_derivative_of_several_spins_against_hand_derivatives(rng):
     assert np.allclose(e.euler_of_spins(n1, n2), ref, rtol=1e-14, atol=0)
     one = Expression("nz**2 + nx*ny")
     assert np.array_equal(one.euler_of_spins(n1), one.euler_derivative(*n1))
+
+
+def test_one_spin_config_object_is_the_one_written_by_hand():
+    """A one-spin config resolves to exactly the Config of before (built here field by
+    field): a float S, an int lmax, no factors."""
+    from spectral_qc.config import (ClassicalConfig, Config, GridConfig, HamiltonianConfig,
+                                    InitialConfig, ModelConfig, OutputConfig, QuantumConfig,
+                                    SolverConfig, TimeConfig)
+    from spectral_qc.config.schema import bloch_density
+    terms = [{"op": "Z", "coef": "0.5*nz"}, {"op": "X", "coef": 0.2}]
+    raw = {"grid": {"lmax": 15}, "model": {"kind": "hybrid", "spin_magnitude": 2},
+           "hamiltonian": {"terms": terms},
+           "initial": {"classical": {"kind": "mixture", "components": [
+               {"center": [0, 0, 2], "kappa": 1.0}]}, "quantum": {"bloch": [0, 1, 0]}},
+           "time": {"t_end": 0.2, "dt": 0.05, "output_every": 0.1}}
+    ref = Config(grid=GridConfig(lmax=15),
+                 model=ModelConfig(kind="hybrid", hbar=1.0, spin_magnitude=2.0),
+                 hamiltonian=HamiltonianConfig(terms=tuple(terms)),
+                 initial=InitialConfig(
+                     classical=ClassicalConfig(kind="mixture", center=None, kappa=None,
+                                               components=(((0.0, 0.0, 1.0), 1.0, 1.0),)),
+                     quantum=QuantumConfig(kind="bloch", value=(0.0, 1.0, 0.0),
+                                           density=bloch_density((0.0, 1.0, 0.0)))),
+                 time=TimeConfig(t_end=0.2, dt=0.05, output_every=0.1),
+                 solver=SolverConfig(), output=OutputConfig(checkpoint_every=0.1))
+    got = load_config(raw)
+    assert got == ref and type(got.model.spin_magnitude) is float
+    assert type(got.grid.lmax) is int and got.spins == 1
