@@ -173,6 +173,19 @@ CROSSING_RESOLUTION = (
     "[time] dt not at all (measured on two cases: lmax 31 → 255 moved it from t = 1.70 to "
     "2.05 and from 2.45 to 2.80, the trajectories crossing at 2.08 and 2.88; dt 0.01 → "
     "0.0025 left it at 1.70, docs/stability.md §9)")
+#: The same, measured on two spins (docs/stability.md §9.3); said instead of
+#: :data:`CROSSING_RESOLUTION` when lmax has one entry per spin.
+PRODUCT_CROSSING_RESOLUTION = (
+    "On two spins the stop did not move with lmax from 9 to 15 per spin nor with [time] dt "
+    "(measured on the coupled Ehrenfest pair of docs/stability.md §9.3: a loss of ϱ positivity "
+    "at t = 2.06–2.08, 0.94 of the trajectories' crossing at 2.19); these grids carry J down "
+    "to 0.12–0.17 only, so a crossing time extrapolated from them comes late (3.2–4.4)")
+
+
+def crossing_resolution(lmax) -> str:
+    """The measured effect of resolution on a crossing stop, for one spin or several."""
+    return PRODUCT_CROSSING_RESOLUTION if np.ndim(lmax) != 0 and len(lmax) > 1 \
+        else CROSSING_RESOLUTION
 
 
 def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=None,
@@ -197,7 +210,7 @@ def crossing_message(time, value, theta, phi, threshold=JACOBIAN_STOP, *, lmax=N
     return (f"characteristics cross: at t = {time:.6g} the area Jacobian of the flow of X is "
             f"J = {value:.3g} (threshold {threshold:g}) at {where}{grid}.{trend} Neighbouring "
             "characteristics meet there, and the field model has no smooth single-valued "
-            f"solution past this time. {CROSSING_RESOLUTION}; end the run before this time "
+            f"solution past this time. {crossing_resolution(lmax)}; end the run before this time "
             "([time] t_end)")
 
 
@@ -274,7 +287,7 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
         return (f"characteristics cross: min J = {j:.3g} at {_angles(theta, phi)}{when}; "
                 "neighbouring characteristics converge there, gradients "
                 "steepen like 1/J, and the field model has no smooth solution once they meet. "
-                f"{CROSSING_RESOLUTION}; shorten [time] t_end"), (j, theta, phi)
+                f"{crossing_resolution(lmax)}; shorten [time] t_end"), (j, theta, phi)
     return under_resolution(lmax, f" while the flow is smooth (min J = {j:.3g})", hint), None
 
 

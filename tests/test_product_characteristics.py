@@ -139,13 +139,16 @@ def test_jacobian_minimum_and_crossing_message_name_one_place_per_spin():
     assert np.allclose(n2, [np.sin(theta[1]) * np.cos(phi[1]), np.sin(theta[1]) * np.sin(phi[1]),
                             np.cos(theta[1])], atol=1e-3)
     assert "J reaches 0 at t ≈" in msg
+    # the measured effect of lmax is the two-spin one (the one-spin sentence is not true here)
+    assert ch.PRODUCT_CROSSING_RESOLUTION in msg and ch.CROSSING_RESOLUTION not in msg
 
 
 def test_one_sphere_product_grid_reports_one_place_as_floats():
     g = ProductGrid(15)
     value, theta, phi = ch.jacobian_minimum(g, _bump(g, CENTRES[:1], 0.9))
     assert isinstance(theta, float) and isinstance(phi, float)
-    assert "θ = " in ch.crossing_message(1.0, value, theta, phi)
+    msg = ch.crossing_message(1.0, value, theta, phi, lmax=g.lmax)
+    assert "θ = " in msg and "lmax = [15]" in msg and ch.CROSSING_RESOLUTION in msg
 
 
 def _state(grid, q, tail_spin=None):
@@ -191,6 +194,7 @@ def test_breakdown_and_crossing_causes_name_one_place_per_spin():
     assert cause.startswith("characteristics cross") and f"t ≈ {2.0 + j_low / 0.5:.3g}" in cause
     _near_centres(_parse_places(cause), g)
     assert crossing[0] == j_low and len(crossing[1]) == len(crossing[2]) == 2
+    assert ch.PRODUCT_CROSSING_RESOLUTION in cause and "shorten [time] t_end" in cause
     cause, crossing = ch.failure_cause(g, low, iteration=5, time=2.0, previous=(1.96, 0.8))
     assert cause.startswith("breakdown") and crossing is None
     assert "fell from 0.8 at t = 1.96" in cause

@@ -13,8 +13,8 @@ derivative of the flow map (n1, n2)(0) → (n1, n2)(t) in orthonormal tangent co
 ±ε along each coordinate): the ratio of the product measure dA_1 dA_2, no area factors.
 The Ehrenfest X does not depend on ϱ, so J depends only on H, S, ħ and P0.
 
-Run ``python -m validation.studies.product_characteristics`` (``--lmax 9 11 13``) for the
-numbers of docs/stability.md §9.3 (about 10 min on one loaded core).
+Run ``python -m validation.studies.product_characteristics`` for the numbers of
+docs/stability.md §9.3 (lmax 9, 11, 13, 15 per spin; about 15 min on one loaded core).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def first_zero(times, jac):
     return out
 
 
-def reference_crossing(t_max=4.0, nlat=8, dt_out=0.02, refine=4):
+def reference_crossing(t_max=3.5, nlat=8, dt_out=0.02, refine=4, chunk=1024):
     """The first crossing time of the characteristics: the earliest zero of J(n0, t) over a
     Gauss-like grid of ``nlat × 2 nlat`` starting points per spin, refined by Nelder–Mead on
     the four starting angles from the ``refine`` earliest points.
@@ -143,7 +143,8 @@ def reference_crossing(t_max=4.0, nlat=8, dt_out=0.02, refine=4):
     i1, i2 = (x.ravel() for x in np.meshgrid(np.arange(n.shape[1]), np.arange(n.shape[1]),
                                                indexing="ij"))
     times = np.arange(dt_out, t_max + dt_out / 2, dt_out)
-    jac, _ = flow_jacobian(n[:, i1], n[:, i2], times)
+    jac = np.concatenate([flow_jacobian(n[:, i1[c:c + chunk]], n[:, i2[c:c + chunk]], times)[0]
+                          for c in range(0, i1.size, chunk)], axis=1)
     zeros = first_zero(times, jac)
     order = np.argsort(zeros)[:refine]
 
@@ -164,14 +165,25 @@ def reference_crossing(t_max=4.0, nlat=8, dt_out=0.02, refine=4):
                 coarse_time=float(zeros[order[0]]), min_j=(times.tolist(), jac.min(1).tolist()))
 
 
-def solver_run(lmax, dt, t_end, *, scheme="strang", stop=None):
+def solver_run(lmax, dt, t_end, *, scheme="strang", stop=None, output_every=0.05,
+               monitor=False):
     """The solver's q = ln J on the case at ``lmax`` (one per spin), stepped with
     :func:`~spectral_qc.integrators.make_integrator`; stops when min J < ``stop``
-    (default :data:`~spectral_qc.characteristics.JACOBIAN_STOP`).
+    (default :data:`~spectral_qc.characteristics.JACOBIAN_STOP`) or J is non-finite.
 
-    Returns dict(times, min_j, stop_time (None if not reached), message, state, grid).
+    ``monitor``: also record, at every step, the first time a resolution test of the
+    one-spin Simulation would have fired — min ϱ < −1e-3 max ϱ, min eig P < −1e-3, or a
+    per-spin spectral tail (:func:`~spectral_qc.characteristics.factor_tails`) > 1e-2 —
+    and the cause :func:`~spectral_qc.characteristics.failure_cause` names there, with
+    ``previous`` = (t, min J) one output interval earlier.
+
+    Returns dict(times, min_j, stop_time (None if not reached), message, state, grid,
+    resolution_stop = (t, test, cause, min J) or None, and with ``monitor`` the series
+    ``tests`` = {test: (per-step margin, < 0 where it fires)} and ``first_fired`` = {test:
+    time the margin crosses 0, linearly interpolated between steps}).
     """
     from spectral_qc import characteristics as ch
+    from spectral_qc import hermitian as hm
     from spectral_qc.integrators import make_integrator
     from spectral_qc.models.product import ProductEhrenfest, product_state, von_mises_fisher_product
     from spectral_qc.product_hamiltonians import ProductHamiltonian
@@ -186,39 +198,65 @@ def solver_run(lmax, dt, t_end, *, scheme="strang", stop=None):
                                                      [1.0, 1.0]), P0)
     s = State(s.rho_lm, s.p_lm, ch.initial_log_jacobian(grid))
     step = make_integrator(scheme, model)
-    times, mins, previous, message, stop_time = [], [], None, None, None
+    every = max(1, int(round(output_every / dt)))
+    times, mins, previous, message, stop_time, resolution = [], [], None, None, None, None
+    margins = {"min_rho": [], "min_eig_P": [], "spectral_tail": []}
     for i in range(1, int(round(t_end / dt)) + 1):
         s = step.step(s, dt)
+        t = i * dt
         j, theta, phi = ch.jacobian_minimum(grid, s.q_lm)
-        times.append(i * dt)
+        times.append(t)
         mins.append(j)
+        if monitor:
+            rho = grid.synthesis(s.rho_lm)
+            margins["min_rho"].append(float(rho.min() / rho.max() + 1e-3))
+            margins["min_eig_P"].append(
+                float(hm.eigvalsh_components(grid.synthesis(s.p_lm))[0].min() + 1e-3))
+            margins["spectral_tail"].append(float(1e-2 - max(ch.factor_tails(grid, s))))
+            fired = [k for k, v in margins.items() if v[-1] < 0]
+            if fired and resolution is None:
+                earlier = (times[-1 - every], mins[-1 - every]) if len(times) > every else None
+                cause, _ = ch.failure_cause(grid, s, iteration=i, time=t, previous=earlier)
+                resolution = (t, fired[0], cause, j)
         if not np.isfinite(j) or j < stop:
-            stop_time = i * dt
-            message = ch.crossing_message(i * dt, j, theta, phi, stop, lmax=grid.lmax,
+            stop_time = t
+            message = ch.crossing_message(t, j, theta, phi, stop, lmax=grid.lmax,
                                           previous=previous)
             break
-        previous = (i * dt, j)
+        previous = (t, j)
+    first = {}
+    for k, v in margins.items():
+        below = [i for i, x in enumerate(v) if x < 0]
+        if below:
+            i = below[0]
+            first[k] = times[i] if i == 0 else times[i - 1] + dt * v[i - 1] / (v[i - 1] - v[i])
     return dict(times=times, min_j=mins, stop_time=stop_time, message=message, state=s,
-                grid=grid)
+                grid=grid, resolution_stop=resolution, tests=margins, first_fired=first)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--lmax", type=int, nargs="+", default=[9, 11, 13])
+    ap.add_argument("--lmax", type=int, nargs="+", default=[9, 11, 13, 15])
     ap.add_argument("--dt", type=float, default=0.025)
-    ap.add_argument("--t-end", type=float, default=4.0)
+    ap.add_argument("--t-end", type=float, default=2.3)
+    ap.add_argument("--reference-nlat", type=int, default=8,
+                    help="starting points nlat × 2 nlat per spin of the reference scan")
     ap.add_argument("--out", default="validation/results/product_characteristics.json")
     args = ap.parse_args(argv)
-    ref = reference_crossing(t_max=args.t_end)
-    print(f"reference crossing t = {ref['time']:.4f} (coarse {ref['coarse_time']:.4f}) at "
-          f"{np.round(ref['start'], 3)}", flush=True)
+    ref = reference_crossing(t_max=max(args.t_end, 3.5), nlat=args.reference_nlat, refine=16)
+    print(f"reference crossing t = {ref['time']:.4f} (scan {ref['coarse_time']:.4f}) from "
+          f"(θ1, φ1, θ2, φ2) = {np.round(ref['start'], 3).tolist()}", flush=True)
     rows = []
     for lmax in args.lmax:
-        r = solver_run(lmax, args.dt, args.t_end)
-        rows.append(dict(lmax=lmax, stop_time=r["stop_time"], last_min_j=r["min_j"][-1],
-                         times=r["times"], min_j=r["min_j"], message=r["message"]))
-        print(f"lmax {lmax}: stop t = {r['stop_time']} (min J {r['min_j'][-1]:.3g}), "
-              f"stop/crossing = {(r['stop_time'] or np.nan) / ref['time']:.3f}", flush=True)
+        r = solver_run([lmax, lmax], args.dt, args.t_end, monitor=True)
+        first = min(r["first_fired"].values(), default=None)
+        rows.append(dict(lmax=lmax, jacobian_stop=r["stop_time"], times=r["times"],
+                         min_j=r["min_j"], message=r["message"], first_fired=r["first_fired"],
+                         resolution_stop=r["resolution_stop"]))
+        print(f"lmax {lmax}: J stop at {r['stop_time']}, first resolution test "
+              f"{r['first_fired']} (stop / crossing {(first or np.nan) / ref['time']:.3f}), "
+              f"min J {r['min_j'][-1]:.3g} at t = {r['times'][-1]:.3g}; cause: "
+              f"{(r['resolution_stop'] or (None, None, 'none'))[2][:90]}", flush=True)
     with open(args.out, "w") as f:
         json.dump(dict(reference=ref, runs=rows, dt=args.dt), f, indent=1)
 
