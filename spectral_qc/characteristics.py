@@ -179,7 +179,7 @@ PRODUCT_CROSSING_RESOLUTION = (
     "On two spins the stop did not move with lmax from 9 to 15 per spin nor with [time] dt "
     "(measured on the coupled Ehrenfest pair of docs/stability.md §9.3: a loss of ϱ positivity "
     "at t = 2.06–2.08, 0.94 of the trajectories' crossing at 2.19); these grids carry J down "
-    "to 0.12–0.17 only, so a crossing time extrapolated from them comes late (3.2–4.4)")
+    "to 0.12–0.18 only, so a crossing time extrapolated from them comes late (3.2–4.4)")
 
 
 def crossing_resolution(lmax) -> str:
@@ -291,18 +291,21 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
     return under_resolution(lmax, f" while the flow is smooth (min J = {j:.3g})", hint), None
 
 
+#: The top fraction of degrees whose share of the variance is a spin's spectral tail (that
+#: of :data:`spectral_qc.diagnostics.TAIL_FRACTION`; diagnostics imports this module).
+FACTOR_TAIL_FRACTION = 0.1
+
+
 def factor_tails(grid, state) -> tuple:
     """Per spin a of a product grid: max over ϱ and P of the fraction of Σ|c|² (the
     Frobenius norm over P's components, the mean included, as the ``spectral_tail``
-    diagnostic) in the top :data:`~spectral_qc.diagnostics.TAIL_FRACTION` of that spin's
-    degrees, l_a > (1 − TAIL_FRACTION) lmax_a. A tuple of j floats in [0, 1]."""
-    from .diagnostics import TAIL_FRACTION  # (diagnostics imports this module)
-
+    diagnostic) in the top :data:`FACTOR_TAIL_FRACTION` of that spin's degrees,
+    l_a > (1 − FACTOR_TAIL_FRACTION) lmax_a. A tuple of j floats in [0, 1]."""
     fields = [np.asarray(c) for c in (getattr(state, "rho_lm", None), getattr(state, "p_lm", None))
               if c is not None]
     tails = []
     for a, f in enumerate(grid.factors):
-        top = grid.degrees(a) > np.floor((1 - TAIL_FRACTION) * f.lmax)
+        top = grid.degrees(a) > np.floor((1 - FACTOR_TAIL_FRACTION) * f.lmax)
         fractions = [0.0]
         for c in fields:
             power = (c.reshape(-1, grid.ncoef) ** 2).sum(axis=0)

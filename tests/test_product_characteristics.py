@@ -172,6 +172,21 @@ def test_refusal_at_t0_names_the_lmax_entry_of_the_spin_with_the_tail(spin):
     assert tails[spin] > 100 * tails[1 - spin]
 
 
+def test_factor_tails_are_the_spectral_tail_of_each_spin():
+    """A mode at l_a = lmax_a carries a known share of Σc²; the cut is the diagnostics' one."""
+    from spectral_qc.diagnostics import TAIL_FRACTION
+
+    assert ch.FACTOR_TAIL_FRACTION == TAIL_FRACTION
+    g = ProductGrid([9, 11])
+    rho = np.zeros(g.ncoef)
+    rho[0] = 1.0
+    l1, l2 = g.degrees(0), g.degrees(1)
+    rho[np.nonzero((l1 == 9) & (l2 == 0))[0][0]] = 0.5  # spin 1's top degree
+    rho[np.nonzero((l1 == 8) & (l2 == 3))[0][0]] = 0.5  # below spin 1's cut (l1 > 8), spin 2 low
+    tails = ch.factor_tails(g, State(rho, np.zeros((4, g.ncoef))))
+    assert tails == pytest.approx((0.25 / 1.5, 0.0), abs=1e-15)
+
+
 @pytest.mark.parametrize("spin", [0, 1])
 def test_under_resolution_names_the_per_spin_lmax_key(spin):
     g = ProductGrid([9, 11])
