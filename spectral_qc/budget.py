@@ -8,6 +8,7 @@ beyond :data:`MAX_OUTPUTS` outputs or :data:`MAX_DISK_BYTES` on disk (``--force`
 
 from __future__ import annotations
 
+import math
 import time as _time
 from dataclasses import dataclass
 
@@ -52,13 +53,24 @@ class Estimate:
         """The summary as lines of text (``spectral-qc check``)."""
         t = "not timed" if self.run_s is None else f"≈ {_seconds(self.run_s)} " \
             f"({self.step_s * 1e3:.3g} ms per step)"
-        return [f"model {self.model}, N = {self.N}, scheme {self.scheme}",
-                f"grid lmax = {self.lmax}: {self.nlat} × {self.nphi} (nlat × nphi)",
+        grid = (f"grid lmax = {self.lmax}: {self.nlat} × {self.nphi} (nlat × nphi)"
+                if not isinstance(self.lmax, tuple) else  # several classical spins
+                f"grid lmax = {list(self.lmax)}: " + " × ".join(
+                    f"({a} × {b})" for a, b in zip(self.nlat, self.nphi))
+                + f" (nlat × nphi per spin) = {_points(self):,} points")
+        return [f"model {self.model}, N = {self.N}, scheme {self.scheme}", grid,
                 f"{self.steps} steps, {self.outputs} outputs, {self.checkpoints} checkpoints",
                 f"disk ≈ {_bytes(self.disk_bytes)} (diagnostics {_bytes(self.diagnostics_bytes)}"
                 f", fields {_bytes(self.fields_bytes)}, checkpoints "
                 f"{_bytes(self.checkpoint_bytes)})",
                 f"run time {t}"]
+
+
+def _points(est) -> int:
+    """Grid points of the run: nlat·nphi, or Π_a nlat_a·nphi_a on a product of spheres."""
+    if not isinstance(est.lmax, tuple):
+        return est.nlat * est.nphi
+    return math.prod(a * b for a, b in zip(est.nlat, est.nphi))
 
 
 def _bytes(n: float) -> str:
@@ -108,10 +120,20 @@ def estimate(config, *, time_steps=True) -> Estimate:
     k_ck = max(1, round(c.output.checkpoint_every / c.time.dt))
     outputs = steps // k_out + 1
     checkpoints = steps // k_ck + 1
-    nlat = default_nlat(c.grid.lmax)
-    nphi = 2 * nlat
-    nlm = (c.grid.lmax + 1) * (c.grid.lmax + 2) // 2
     N = c.N
+    if c.spins > 1:  # a product of spheres: real coefficients Π (lmax_a+1)², ϱ, P and q
+        from .sphere.legendre import product_nlat
+
+        nlat = tuple(product_nlat(L) for L in c.grid.lmax)
+        nphi = tuple(2 * n for n in nlat)
+        ckpt_bytes = 8 * (2 + N * N) * math.prod((L + 1) ** 2 for L in c.grid.lmax)
+        points = math.prod(a * b for a, b in zip(nlat, nphi))
+    else:
+        nlat = default_nlat(c.grid.lmax)
+        nphi = 2 * nlat
+        nlm = (c.grid.lmax + 1) * (c.grid.lmax + 2) // 2
+        ckpt_bytes = 16 * (1 + N * N) * nlm
+        points = nlat * nphi
     step_s = None
     if time_steps and steps > 0:
         from .simulation import Simulation
@@ -127,10 +149,9 @@ def estimate(config, *, time_steps=True) -> Estimate:
                     nlat=nlat, nphi=nphi, steps=steps, outputs=outputs,
                     checkpoints=checkpoints,
                     diagnostics_bytes=8 * outputs * (1 + _diagnostic_floats(N)),
-                    fields_bytes=(8 * outputs * (1 + 2 * N * N) * nlat * nphi
+                    fields_bytes=(8 * outputs * (1 + 2 * N * N) * points
                                   if c.output.fields else 0),
-                    checkpoint_bytes=16 * (1 + N * N) * nlm * min(checkpoints,
-                                                                 c.output.keep_checkpoints),
+                    checkpoint_bytes=ckpt_bytes * min(checkpoints, c.output.keep_checkpoints),
                     step_s=step_s)
 
 

@@ -115,9 +115,11 @@ def load_checkpoint(path) -> dict:
     except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
             zlib.error) as exc:
         raise ConfigError(_unreadable(path, exc)) from None
-    if not all(np.iscomplexobj(ckpt[k]) for k in STATE_KEYS if k in ckpt):
+    kinds = {ckpt[k].dtype for k in STATE_KEYS if k in ckpt}
+    # complex128 coefficients on one sphere; float64 on a product of spheres (several spins)
+    if kinds not in ({np.dtype(np.complex128)}, {np.dtype(np.float64)}):
         raise ConfigError(_unreadable(path, "the state arrays are not complex spectral "
-                                            "coefficients"))
+                                            "coefficients (nor the real ones of several spins)"))
     return ckpt
 
 

@@ -14,6 +14,12 @@ Only ASCII text is accepted. Grammar (Python's own precedence and associativity,
     name   := nx | ny | nz | pi
     func   := sin | cos | tan | exp | log | sqrt | abs
 
+Several classical spins (``Expression(text, spins=j)``, j = 1–3): the names ``n1x, n1y,
+n1z, …, njz`` are the components of spin a = 1 … j, and ``nx, ny, nz`` keep meaning spin 1
+(:func:`spin_variables`); a variable of a spin beyond j is refused with the fix. Evaluate
+with :meth:`Expression.of_spins`. Without ``spins`` the grammar is the one-spin grammar
+above, exactly.
+
 All arithmetic is done in float64; division by zero, overflow and the logarithm or
 square root of a negative number give ``inf``/``nan`` (no warning, no exception).
 """
@@ -27,9 +33,10 @@ import warnings
 import numpy as np
 
 from .errors import ConfigError
+from .expression_spins import MAX_SPINS, missing_spin, spin_variables
 
 __all__ = ["Expression", "parse_expression", "MAX_LENGTH", "MAX_DEPTH", "FUNCTIONS",
-           "VARIABLES", "CONSTANTS", "euler_derivative"]
+           "VARIABLES", "CONSTANTS", "euler_derivative", "spin_variables", "MAX_SPINS"]
 
 #: Longest accepted source text (characters).
 MAX_LENGTH = 1000
@@ -76,11 +83,14 @@ def _suggest(name: str) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check(text: str, node: ast.AST, depth: int, names: set[str]) -> None:
+def _check(text: str, node: ast.AST, depth: int, names: set[str],
+           variables=VARIABLES, spins=None) -> None:
     """Raise ConfigError unless ``node`` and its children are all whitelisted.
 
-    The variables met are added to ``names``.
+    The variables met are added to ``names``; ``variables`` are the allowed ones
+    (:func:`spin_variables` for ``spins`` classical spins, default nx, ny, nz).
     """
+    sub = (lambda child: _check(text, child, depth + 1, names, variables, spins))
     if depth > MAX_DEPTH:
         raise ConfigError(f"expression {_short(text)}: nested deeper than {MAX_DEPTH} levels")
     if isinstance(node, ast.Constant):
@@ -95,20 +105,25 @@ def _check(text: str, node: ast.AST, depth: int, names: set[str]) -> None:
     elif isinstance(node, ast.Name):
         if node.id in FUNCTIONS:
             raise _fail(text, node, f"the function name {node.id!r} without a call")
-        if node.id not in VARIABLES and node.id not in CONSTANTS:
+        if node.id not in variables and node.id not in CONSTANTS:
+            missing = missing_spin(_short(text), node.id, spins)
+            if missing is not None:
+                raise missing
+            allowed = ("nx, ny, nz" if spins is None else
+                       f"nx, ny, nz, n1x … n{spins}z")
             raise ConfigError(f"expression {_short(text)}: unknown name {node.id!r}"
-                              f"{_suggest(node.id)}; allowed names are nx, ny, nz, pi")
-        if node.id in VARIABLES:
+                              f"{_suggest(node.id)}; allowed names are {allowed}, pi")
+        if node.id in variables:
             names.add(node.id)
     elif isinstance(node, ast.BinOp):
         if type(node.op) not in _BINOPS:
             raise _fail(text, node, f"the operator {_OP_TEXT.get(type(node.op), '?')!r} in")
-        _check(text, node.left, depth + 1, names)
-        _check(text, node.right, depth + 1, names)
+        sub(node.left)
+        sub(node.right)
     elif isinstance(node, ast.UnaryOp):
         if type(node.op) not in _UNARYOPS:
             raise _fail(text, node, f"the operator {_OP_TEXT.get(type(node.op), '?')!r} in")
-        _check(text, node.operand, depth + 1, names)
+        sub(node.operand)
     elif isinstance(node, ast.Call):
         func = node.func
         if not isinstance(func, ast.Name):
@@ -121,7 +136,7 @@ def _check(text: str, node: ast.AST, depth: int, names: set[str]) -> None:
             raise _fail(text, node, "a keyword argument in")
         if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise _fail(text, node, f"{func.id}() takes exactly one argument;")
-        _check(text, node.args[0], depth + 1, names)
+        sub(node.args[0])
     else:
         name = type(node).__name__
         raise _fail(text, node, _NODE_TEXT.get(name, f"a {name} node"))
@@ -142,8 +157,9 @@ def _evaluate(node: ast.AST, env: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _uses_variables(node: ast.AST) -> bool:
-    """True when the subtree mentions nx, ny or nz."""
-    return any(isinstance(n, ast.Name) and n.id in VARIABLES for n in ast.walk(node))
+    """True when the subtree mentions a variable (nx, ny, nz, or n1x … of several spins)."""
+    return any(isinstance(n, ast.Name) and n.id not in CONSTANTS and n.id not in FUNCTIONS
+               for n in ast.walk(node))
 
 
 def _d_pow(node, a, da, b, db):
@@ -211,6 +227,10 @@ class Expression:
     ----------
     source : str
         Expression text (see the module docstring for the grammar).
+    spins : int, optional
+        j = 1 … :data:`MAX_SPINS`: the expression may also use ``n1x … njz`` (spin a's
+        components; ``nx, ny, nz`` = spin 1) and is evaluated with :meth:`of_spins`.
+        None (default): the one-spin grammar (nx, ny, nz only).
 
     Raises
     ------
@@ -218,9 +238,12 @@ class Expression:
         If the text is not a valid expression of the grammar.
     """
 
-    __slots__ = ("_source", "_tree", "_names")
+    __slots__ = ("_source", "_tree", "_names", "_spins")
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, spins: int | None = None):
+        if spins is not None and (isinstance(spins, bool) or spins not in range(1, MAX_SPINS + 1)):
+            raise ConfigError(f"Expression: spins = {spins!r}; 1 to {MAX_SPINS} classical "
+                              "spins are supported")
         if not isinstance(source, str):
             raise ConfigError(f"expression must be a string, got {type(source).__name__} "
                               f"{repr(source)[:80]}")
@@ -244,10 +267,12 @@ class Expression:
             raise ConfigError(f"expression {_short(source)}: cannot be parsed "
                               f"({type(exc).__name__}: {exc})") from None
         names: set[str] = set()
-        _check(text, tree.body, 1, names)
+        variables = VARIABLES if spins is None else spin_variables(spins)
+        _check(text, tree.body, 1, names, variables, spins)
         self._source = source
         self._tree = tree.body
         self._names = frozenset(names)
+        self._spins = spins
 
     @property
     def source(self) -> str:
@@ -256,8 +281,39 @@ class Expression:
 
     @property
     def variables(self) -> frozenset[str]:
-        """The variables (a subset of ``{"nx", "ny", "nz"}``) the expression uses."""
+        """The variables (a subset of ``{"nx", "ny", "nz"}``, or of
+        :func:`spin_variables` with ``spins``) the expression uses."""
         return self._names
+
+    @property
+    def spins(self) -> int | None:
+        """The number of classical spins it was parsed for (None: the one-spin grammar)."""
+        return self._spins
+
+    def of_spins(self, *n) -> np.ndarray:
+        """Evaluate at the points (n_1, …, n_j) of several classical spins (paper §4.4).
+
+        Parameters
+        ----------
+        *n : j arrays ``(3, ...)``
+            Cartesian components of each spin's vector, broadcastable against each other
+            (e.g. :attr:`ProductGrid.n <spectral_qc.sphere.product.ProductGrid.n>`).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 of the broadcast shape; inf/nan where the formula is singular.
+        """
+        j = 1 if self._spins is None else self._spins
+        if len(n) != j:
+            raise ConfigError(f"expression {_short(self._source)}: give {j} arrays (3, ...), "
+                              f"one per spin, got {len(n)}")
+        n = [np.asarray(x, dtype=np.float64) for x in n]
+        env = {name: n[a][c] for name, (a, c) in spin_variables(j).items()}
+        shape = np.broadcast_shapes(*(x.shape[1:] for x in n))
+        with np.errstate(all="ignore"):
+            value = _evaluate(self._tree, env)
+        return np.array(np.broadcast_to(value, shape), dtype=np.float64)
 
     @property
     def is_constant(self) -> bool:
@@ -328,6 +384,16 @@ class Expression:
             _, deriv = _evaluate_euler(self._tree, env)
         return np.array(np.broadcast_to(deriv, shape), dtype=np.float64)
 
+    def euler_of_spins(self, *n) -> np.ndarray:
+        """Σ_a n_a·∇_{n_a} f at the points (n_1, …, n_j) (the formula as written, as
+        :meth:`euler_derivative` for one spin; the Koopman phase term on products)."""
+        env = {name: np.asarray(n[a], dtype=np.float64)[c] for name, (a, c) in
+               spin_variables(1 if self._spins is None else self._spins).items()}
+        shape = np.broadcast_shapes(*(np.shape(x)[1:] for x in n))
+        with np.errstate(all="ignore"):
+            _, deriv = _evaluate_euler(self._tree, env)
+        return np.array(np.broadcast_to(deriv, shape), dtype=np.float64)
+
     def __repr__(self) -> str:
         return f"Expression({self._source!r})"
 
@@ -340,7 +406,7 @@ class Expression:
         return hash(ast.dump(self._tree))
 
     def __reduce__(self):
-        return (Expression, (self._source,))
+        return (Expression, (self._source, self._spins))
 
 
 def euler_derivative(expression, nx, ny, nz) -> np.ndarray:

@@ -71,9 +71,30 @@ def grid_fields(model, state):
     return np.asarray(f.rho, float), np.asarray(f.P)
 
 
+def _grid_coords(grid):
+    """The grid dimensions and coordinates of fields.nc: ``theta``, ``phi`` on one sphere;
+    ``theta1, phi1, …, thetaj, phij`` (each factor's Gauss colatitudes and longitudes) on a
+    product of spheres."""
+    factors = getattr(grid, "factors", None)
+    if factors is None:
+        pairs = [("theta", "phi", grid.theta, grid.phi, "")]
+    else:
+        pairs = [(f"theta{a + 1}", f"phi{a + 1}", f.theta, f.phi, f" of spin {a + 1}")
+                 for a, f in enumerate(factors)]
+    dims, coords = (), {}
+    for th, ph, theta, phi, of in pairs:
+        dims += (th, ph)
+        coords[th] = (th, theta, {"long_name": f"colatitude{of} (Gauss nodes)",
+                                  "units": "radian"})
+        coords[ph] = (ph, phi, {"long_name": f"longitude{of}", "units": "radian"})
+    return dims, coords
+
+
 def fields_dataset(grid, times, rhos, Ps, attrs=None, *, N=None):
     """fields.nc content: ``rho`` (time, theta, phi), ``P_real``/``P_imag`` (time, i, j,
     theta, phi); coordinates ``theta`` (Gauss colatitudes) and ``phi`` (2πj/nphi).
+    On a product of spheres (several classical spins) the grid dimensions are ``theta1,
+    phi1, …, thetaj, phij``: 8·(1 + 2N²)·Π_a nlat_a·nphi_a bytes per output.
     ``N`` (size of P) is needed only when there are no snapshots (the template)."""
     import xarray as xr
 
@@ -81,21 +102,20 @@ def fields_dataset(grid, times, rhos, Ps, attrs=None, *, N=None):
     if N is None:
         N = Ps[0].shape[0] if len(Ps) else 1
     P = np.array(Ps, complex).reshape((len(times), N, N) + grid.shape)
+    dims, grid_coords = _grid_coords(grid)
     return xr.Dataset(
-        {"rho": (("time", "theta", "phi"), rho,
-                 {"long_name": "classical density ϱ(n)", "units": "1 / steradian"}),
-         "P_real": (("time", "i", "j", "theta", "phi"), P.real,
+        {"rho": (("time",) + dims, rho,
+                 {"long_name": "classical density ϱ(n)", "units": "1 / steradian" if
+                  len(dims) == 2 else f"1 / steradian^{len(dims) // 2}"}),
+         "P_real": (("time", "i", "j") + dims, P.real,
                     {"long_name": "real part of the local quantum density matrix P(n)",
                      "units": "1"}),
-         "P_imag": (("time", "i", "j", "theta", "phi"), P.imag,
+         "P_imag": (("time", "i", "j") + dims, P.imag,
                     {"long_name": "imaginary part of the local quantum density matrix P(n)",
                      "units": "1"})},
         coords={"time": ("time", np.asarray(times, float), {"long_name": "time",
                                                            "units": "[time]"}),
-                "theta": ("theta", grid.theta, {"long_name": "colatitude (Gauss nodes)",
-                                                "units": "radian"}),
-                "phi": ("phi", grid.phi, {"long_name": "longitude", "units": "radian"}),
-                "i": np.arange(N), "j": np.arange(N)},
+                **grid_coords, "i": np.arange(N), "j": np.arange(N)},
         attrs=dict(attrs or {}))
 
 

@@ -209,6 +209,9 @@ def plot_positivity(ds, out, stop=None, criteria=None):
     if "rho_c_min" in ds:  # Koopman models: ρc is signed, ρ̂q is the quantum state
         panels = [("rho_c_min", "min ρc over the sphere  [1/sr]"),
                   ("min_eig_rho_q", "min eigenvalue of ρ̂q  [1]")]
+    elif "spin" in ds.dims:  # several classical spins: ϱ lives on (S²)^j
+        j = ds.sizes["spin"]
+        panels = [("min_rho", f"min ϱ over (S²)^{j}  [1/sr^{j}]")]
     else:
         panels = [("min_rho", "min ϱ over the sphere  [1/sr]")]
     if _n_levels(ds) >= 2:
@@ -321,7 +324,7 @@ def _failure_tail(run):
     from .states import State
 
     c = load_checkpoint(run.failure)
-    if "rho_lm" not in c:  # a Koopman wave state
+    if "rho_lm" not in c or run.config.spins > 1:  # a Koopman wave state; several spins
         return None
     grid = SphereGrid(run.config.grid.lmax)
     return (c["t0"] + c["iteration"] * c["dt"],
@@ -358,9 +361,35 @@ def plot_run(run_dir, format="png", dpi=DPI):
         paths += plot_timeseries(run.diagnostics, out, stop=stop,
                                  criteria=_stop_criteria(run.config),
                                  lmax=run.config.grid.lmax, final_tail=_failure_tail(run))
-    if "rho_c_min" not in run.diagnostics:  # Koopman runs have no (ϱ, P) state to map
+    if run.config.spins > 1:  # several spins: ⟨n_a⟩ per spin instead of sphere maps
+        if run.diagnostics.sizes.get("time", 0) and "n_mean" in run.diagnostics:
+            paths.append(plot_mean_spins(run.diagnostics, out, stop))
+    elif "rho_c_min" not in run.diagnostics:  # Koopman runs have no (ϱ, P) state to map
         paths += plot_maps(run, out, stop)
     return paths
+
+
+def plot_mean_spins(ds, out, stop=None):
+    """⟨n_a⟩ = ∫ϱ n_a dμ of every classical spin a over time, one panel per spin
+    (``n_mean`` (time, spin, xyz); a run of one spin has (time, xyz))."""
+    t, n = ds["time"].values, ds["n_mean"].values
+    n = n[:, None, :] if n.ndim == 2 else n
+    fig = _figure(figsize=(7, 1.6 + 2.0 * n.shape[1]), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(n.shape[1], 1, sharex=True))
+    for a, ax in enumerate(axes):
+        for c, x in enumerate("xyz"):
+            ax.plot(t, n[:, a, c], color=f"C{c}", label=f"⟨n{a + 1}{x}⟩",
+                    marker="." if t.size < 40 else None, ms=4)
+        ax.plot(t, np.linalg.norm(n[:, a], axis=1), color="0.4", ls="--", lw=1,
+                label=f"|⟨n{a + 1}⟩|")
+        _mark_stop(ax, stop)
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_ylabel(f"spin {a + 1}: ∫ϱ n{a + 1} dμ  [1]")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, ncol=4, loc="lower left")
+    axes[-1].set_xlabel(TIME_LABEL)
+    axes[0].set_title("Mean direction of every classical spin" + _title(ds))
+    return out.save(fig, "mean_spins")
 
 
 def plot_comparison(run_dirs, labels, path):

@@ -18,7 +18,8 @@ import numpy as np
 
 from . import hermitian as hm
 from .errors import ConfigError
-from .matrices import as_operator
+from .expressions import Expression
+from .matrices import as_operator, is_identity_multiple
 
 
 class ProductHamiltonian:
@@ -85,3 +86,59 @@ class ProductHamiltonian:
         complex matrix field: h_a = Σ_k c_k Tr(E_a O_k) (half the memory of :meth:`evaluate`)."""
         weights = hm.to_components(np.moveaxis(self._ops, 0, -1))  # (N², K)
         return np.tensordot(weights, self.coefficients(n), axes=(1, 0))
+
+    @classmethod
+    def from_config(cls, terms_list, spins: int, key: str = "hamiltonian.terms"
+                    ) -> "ProductHamiltonian":
+        """Build from the TOML ``[hamiltonian] terms`` of a config with ``spins`` spins.
+
+        The tables are those of one spin (:meth:`Hamiltonian.from_config
+        <spectral_qc.hamiltonians.Hamiltonian.from_config>` checks their keys and operators,
+        with the same messages); a ``coef`` string is an expression in ``n1x … n{spins}z``
+        (``nx, ny, nz`` = spin 1; :class:`~spectral_qc.expressions.Expression` with
+        ``spins``). Errors name ``key[k].coef``, the variable and the fix.
+        """
+        from .hamiltonians import Hamiltonian
+
+        structure = ([{**t, "coef": 0.0} if isinstance(t, dict) and isinstance(
+            t.get("coef"), str) else t for t in terms_list]
+            if isinstance(terms_list, (list, tuple)) else terms_list)
+        ops = Hamiltonian.from_config(structure, key=key).operators  # keys, op, matrix
+        terms = []
+        for k, (item, op) in enumerate(zip(terms_list, ops)):
+            coef = item["coef"]
+            if isinstance(coef, str):
+                try:
+                    coef = _SpinCoefficient(Expression(coef, spins=spins))
+                except ConfigError as exc:
+                    raise ConfigError(f"{key}[{k}].coef: {exc}") from None
+            terms.append((op, coef))
+        return cls(terms, spins)
+
+    def reduced_to_scalar(self) -> "ProductHamiltonian":
+        """The N = 1 Hamiltonian of an identity-only one (``O_k = λ_k I → λ_k``; Liouville)."""
+        for k, op in enumerate(self._ops):
+            if not is_identity_multiple(op):
+                raise ConfigError(f"term {k}: the operator is not a multiple of the identity; "
+                                  "only such terms can be reduced to N = 1")
+        return ProductHamiltonian([(np.array([[op[0, 0].real]]), c)
+                                   for op, c in zip(self._ops, self._coefs)], self.spins)
+
+
+class _SpinCoefficient:
+    """A coefficient expression as the callable ``c(n1, …, nj)`` of :class:`ProductHamiltonian`."""
+
+    __slots__ = ("expression",)
+
+    def __init__(self, expression):
+        self.expression = expression
+
+    def __call__(self, *n):
+        return self.expression.of_spins(*n)
+
+    def euler_derivative(self, *n):
+        """Σ_a n_a·∇_{n_a} c of the expression as written (for a Koopman phase term)."""
+        return self.expression.euler_of_spins(*n)
+
+    def __repr__(self):
+        return f"{self.expression.source!r}"

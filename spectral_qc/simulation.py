@@ -26,13 +26,15 @@ import numpy as np
 from . import characteristics as ch
 from . import diagnostics as dg
 from .config import Config, dumps_config, load_config
-from .errors import (CharacteristicsCross, InstabilityDetected, NonFiniteState,
+from .errors import (CharacteristicsCross, ConfigError, InstabilityDetected, NonFiniteState,
                      NumericalFailure, PositivityLost)
 from .integrators import make_integrator
-from .models import model_class
+from .models import model_class_for
+from .models.product import product_state
 from .result import Result
 from .sphere import SphereGrid
-from .states import State, initial_state, state_from_grid
+from .sphere.product import ProductGrid
+from .states import State, initial_state, product_density, state_from_grid
 from .stopping import StopCriteria, TailMonitor
 from .version import __version__
 
@@ -85,8 +87,9 @@ class Simulation:
         if changes:  # make_integrator below refuses an unknown scheme name
             cfg = dataclasses.replace(cfg, solver=dataclasses.replace(solver, **changes))
         self.config = cfg
-        self.grid = SphereGrid(cfg.grid.lmax)
-        self.model = model_class(cfg.model.kind).from_config(
+        # several classical spins (paper §4.4): the product of spheres, one lmax per spin
+        self.grid = SphereGrid(cfg.grid.lmax) if cfg.spins == 1 else ProductGrid(cfg.grid.lmax)
+        self.model = model_class_for(cfg.model.kind, cfg.spins).from_config(
             self.grid, cfg.hamiltonian_operator(), cfg.model)
         self.stop = cfg.solver.stop
         if hasattr(self.model, "make_integrator"):  # a model with its own state type (Koopman)
@@ -96,7 +99,8 @@ class Simulation:
         else:
             self.integrator = make_integrator(cfg.solver.scheme, self.model,
                                               spectral_filter=cfg.solver.spectral_filter)
-            self.state = initial_state(cfg, self.grid)
+            self.state = (initial_state(cfg, self.grid) if cfg.spins == 1
+                          else initial_product_state(cfg, self.grid))
             self.model.check_initial_state(self.state)
             self.state = State(self.state.rho_lm, self.state.p_lm,
                                ch.initial_log_jacobian(self.grid))  # J = 1: tracked from t0
@@ -337,6 +341,12 @@ class Simulation:
         bit, as one that never stopped. ``kw`` as for the constructor.
         """
         sim = cls(config, **kw)
+        for k, v in vars(sim.state).items():  # e.g. a checkpoint of another grid or N
+            c = checkpoint.get(k)
+            if v is not None and c is not None and np.shape(c) != v.shape:
+                raise ConfigError(f"checkpoint: {k} has shape {np.shape(c)} but the config "
+                                  f"needs {v.shape} (grid.lmax, the spins or N differ); "
+                                  "restore it with the config it was written with")
         # a missing q_lm (checkpoints from before J was tracked) leaves J untracked
         sim.state = type(sim.state)(**{k: None if checkpoint.get(k) is None else
                                        np.asarray(checkpoint[k]) for k in vars(sim.state)})
@@ -348,5 +358,14 @@ class Simulation:
         return sim
 
 
-__all__ = ["Simulation", "StopCriteria", "Handler", "Result", "initial_state",
+def initial_product_state(config, grid) -> State:
+    """ϱ0 = Π_a ϱ0_a(n_a) (:func:`~spectral_qc.states.product_density`) and the uniform P0
+    of a config with several classical spins on its ProductGrid
+    (:func:`~spectral_qc.models.product.product_state`; P ≡ 1 for a scalar model)."""
+    density = None if config.N == 1 else config.initial.quantum.density
+    return product_state(grid, product_density(grid, config.initial.classical.factors),
+                         density)
+
+
+__all__ = ["Simulation", "initial_product_state", "StopCriteria", "Handler", "Result", "initial_state",
            "NumericalFailure"]

@@ -58,12 +58,50 @@ def initial_state(config, grid) -> State:
     return state_from_grid(grid, rho, uniform_density_matrix(grid, density))
 
 
+def product_density(grid, factors) -> np.ndarray:
+    """ϱ0(n_1, …, n_j) = Π_a ϱ0_a(n_a) on a ProductGrid, each factor of unit mass on its sphere.
+
+    Parameters
+    ----------
+    grid : ProductGrid
+    factors : j :class:`~spectral_qc.config.ClassicalConfig` (``von_mises_fisher`` or
+        ``mixture``), one per spin
+
+    Returns
+    -------
+    ndarray ``grid.shape``
+        An all-von-Mises–Fisher product equals
+        :func:`spectral_qc.models.product.von_mises_fisher_product` bit for bit; a mixture
+        factor is Σ_k w_k vMF_k / Σ_k w_k (as :func:`mixture` on one sphere).
+    """
+    if len(factors) != grid.j:
+        raise ConfigError(f"initial.classical.factors: {len(factors)} given, the grid has "
+                          f"j = {grid.j} spins; give one per spin")
+    rho = np.ones(())
+    for n, f in zip(grid.n, factors):
+        if f.kind == "von_mises_fisher":
+            value = _vmf_values(n, f.center, f.kappa)
+        else:
+            weights = np.array([w for _, _, w in f.components], float)
+            value = sum(w * _vmf_values(n, c, k) for c, k, w in f.components) / weights.sum()
+        rho = rho * value
+    return np.broadcast_to(rho, grid.shape)
+
+
+def _vmf_values(n, center, kappa) -> np.ndarray:
+    """C exp(κ (n·c − 1)) at the unit vectors ``n`` (3, ...) (the normalization and formula
+    of :func:`spectral_qc.models.product.von_mises_fisher_product`)."""
+    c = np.asarray(center, float) / np.linalg.norm(center)
+    norm = 1 / (4 * np.pi) if kappa == 0 else kappa / (2 * np.pi * (1 - np.exp(-2 * kappa)))
+    return norm * np.exp(kappa * (np.tensordot(c, n, axes=(0, 0)) - 1))
+
+
 def state_from_grid(grid, rho, P) -> State:
     """Build a State from grid values.
 
     Parameters
     ----------
-    grid : SphereGrid
+    grid : SphereGrid, or ProductGrid (then rho ``grid.shape``, P ``(N, N, *grid.shape)``)
     rho : array_like (nlat, nphi), real
     P : array_like (N, N, nlat, nphi), complex Hermitian
 
@@ -75,8 +113,10 @@ def state_from_grid(grid, rho, P) -> State:
     P = np.asarray(P)
     if rho.shape != grid.shape:
         raise ConfigError(f"rho must have shape {grid.shape} (nlat, nphi), got {rho.shape}")
-    if P.ndim != 4 or P.shape[0] != P.shape[1] or P.shape[2:] != grid.shape:
-        raise ConfigError(f"P must have shape (N, N, {grid.nlat}, {grid.nphi}), got {P.shape}")
+    if P.ndim != 2 + len(grid.shape) or P.shape[0] != P.shape[1] or P.shape[2:] != grid.shape:
+        where = (f"{grid.nlat}, {grid.nphi}" if len(grid.shape) == 2  # one sphere
+                 else ", ".join(map(str, grid.shape)))
+        raise ConfigError(f"P must have shape (N, N, {where}), got {P.shape}")
     if not hm.is_hermitian(P, tol=1e-10 * max(1.0, np.abs(P).max())):
         raise ConfigError("P is not Hermitian at every grid point")
     return State(grid.analysis(rho), grid.analysis(hm.to_components(P)))

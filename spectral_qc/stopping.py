@@ -76,10 +76,17 @@ class StopCriteria:
         """Criteria that never stop a run (only a non-finite state does)."""
         return cls(enabled=False)
 
-    def growth_threshold(self, lmax: int) -> float:
-        """The growth-rate threshold in force on a grid of truncation ``lmax``."""
+    def growth_threshold(self, lmax) -> float:
+        """The growth-rate threshold in force on a grid of truncation ``lmax``.
+
+        On a product of spheres ``lmax`` is the tuple of the factors' truncations and the
+        automatic threshold uses the largest, 100 + 2·max(lmax_a): the tail is the largest of
+        the factors' tails, and the short waves of the finest factor grow fastest (rates
+        ∝ l², docs/stability.md), so the finest factor sets the allowance.
+        """
         if self.growth_max is None:
-            return GROWTH_BASE + GROWTH_PER_DEGREE * lmax
+            return GROWTH_BASE + GROWTH_PER_DEGREE * (max(lmax) if isinstance(lmax, (tuple, list))
+                                                      else lmax)
         return self.growth_max
 
 
@@ -98,8 +105,9 @@ class TailMonitor:
     Parameters
     ----------
     criteria : StopCriteria
-    lmax : int
-        Truncation of the grid (for ``growth_max = None``).
+    lmax : int or tuple of int
+        Truncation of the grid (for ``growth_max = None``); a product of spheres: one per
+        factor (the largest counts, :meth:`StopCriteria.growth_threshold`).
 
     Attributes
     ----------

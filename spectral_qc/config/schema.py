@@ -19,6 +19,8 @@ PSD_TOL = 1e-12         # smallest allowed eigenvalue is -PSD_TOL
 BLOCH_TOL = 1e-12       # |bloch| ≤ 1 + BLOCH_TOL
 MULTIPLE_RTOL = 1e-9    # output_every = k·dt, checkpoint_every = k·output_every, t_end = k·dt
 CLASSICAL_KINDS = ("von_mises_fisher", "mixture")
+#: ``[initial.classical] kind`` of several classical spins: one density per spin (factors).
+PRODUCT_KIND = "product"
 QUANTUM_KINDS = ("bloch", "ket", "density")
 STOP_KEYS = tuple(f.name for f in dataclasses.fields(StopCriteria))
 
@@ -29,8 +31,9 @@ SCHEMA = {
     "model": ("kind", "hbar", "spin_magnitude", "regularization", "alpha"),
     "hamiltonian": ("terms",),
     "initial": ("classical", "quantum"),
-    "initial.classical": ("kind", "center", "kappa", "components"),
+    "initial.classical": ("kind", "center", "kappa", "components", "factors"),
     "initial.classical.components": ("center", "kappa", "weight"),
+    "initial.classical.factors": ("kind", "center", "kappa", "components"),
     "initial.quantum": QUANTUM_KINDS,
     "time": ("t_end", "dt", "output_every"),
     "solver": ("scheme", "spectral_filter", "stop"),
@@ -59,16 +62,20 @@ _frozen_kw_noeq = dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
 
 @_frozen_kw
 class GridConfig:
-    """``[grid]``: spectral truncation ``lmax`` (1 … 2047)."""
-    lmax: int = 63
+    """``[grid]``: spectral truncation ``lmax`` (1 … 2047); several spins: a tuple of j,
+    one per spin."""
+    lmax: int | tuple = 63
 
 
 @_frozen_kw
 class ModelConfig:
-    """``[model]``: model kind, ħ, spin magnitude S, regularization and its strength α."""
+    """``[model]``: model kind, ħ, spin magnitude S, regularization and its strength α.
+
+    ``spin_magnitude`` is a float for one classical spin and a tuple (S_1, …, S_j) of
+    j = 2 or 3 floats for several (paper §4.4)."""
     kind: str = "hybrid"
     hbar: float = 1.0
-    spin_magnitude: float = 1.0
+    spin_magnitude: float | tuple = 1.0
     regularization: str = "none"
     alpha: float = 0.0
 
@@ -81,15 +88,19 @@ class HamiltonianConfig:
 
 @_frozen_kw
 class ClassicalConfig:
-    """``[initial.classical]``: von Mises–Fisher (``center``, ``kappa``) or ``mixture``.
+    """``[initial.classical]``: von Mises–Fisher (``center``, ``kappa``), ``mixture``, or
+    (several spins) ``product``.
 
-    ``center`` is the normalized 3-tuple (None for a mixture); ``components`` is a tuple
-    of ``(center, kappa, weight)`` (empty for von Mises–Fisher).
+    ``center`` is the normalized 3-tuple (None for a mixture or product); ``components`` is
+    a tuple of ``(center, kappa, weight)`` (empty for von Mises–Fisher); ``factors`` is the
+    tuple of j ClassicalConfig (von Mises–Fisher or mixture) of a product, one per spin
+    (empty otherwise).
     """
     kind: str = "von_mises_fisher"
     center: tuple | None = (0.0, 0.0, 1.0)
     kappa: float | None = 2.0
     components: tuple = ()
+    factors: tuple = ()
 
 
 @_frozen_kw_noeq
@@ -154,6 +165,12 @@ class Config:
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
 
     @property
+    def spins(self) -> int:
+        """j, the number of classical spins (1 unless ``[model] spin_magnitude`` is a list)."""
+        s = self.model.spin_magnitude
+        return len(s) if isinstance(s, tuple) else 1
+
+    @property
     def N(self) -> int:
         """Quantum dimension (1 for a scalar model such as ``liouville``)."""
         return int(self.initial.quantum.density.shape[0])
@@ -168,8 +185,16 @@ class Config:
 
         Returns
         -------
-        Hamiltonian
-            N×N; for a scalar model (N = 1) reduced to the identity coefficients.
+        Hamiltonian or ProductHamiltonian
+            N×N; for a scalar model (N = 1) reduced to the identity coefficients;
+            a :class:`~spectral_qc.product_hamiltonians.ProductHamiltonian` for several
+            spins.
         """
-        h = Hamiltonian.from_config([copy.deepcopy(t) for t in self.hamiltonian.terms])
+        terms = [copy.deepcopy(t) for t in self.hamiltonian.terms]
+        if self.spins > 1:  # several spins: coefficients in n1x … njz (paper §4.4)
+            from ..product_hamiltonians import ProductHamiltonian
+
+            h = ProductHamiltonian.from_config(terms, self.spins)
+        else:
+            h = Hamiltonian.from_config(terms)
         return h.reduced_to_scalar() if self.N == 1 else h

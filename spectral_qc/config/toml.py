@@ -107,13 +107,7 @@ def config_to_dict(config: Config) -> dict:
         models (N = 1).
     """
     c = config
-    cl = c.initial.classical
-    if cl.kind == "mixture":
-        classical = {"kind": cl.kind, "components": [
-            {"center": list(ce), "kappa": k, "weight": w} for ce, k, w in cl.components]}
-    else:
-        classical = {"kind": cl.kind, "center": list(cl.center), "kappa": cl.kappa}
-    initial = {"classical": classical}
+    initial = {"classical": _classical_dict(c.initial.classical)}
     if not model_class(c.model.kind).scalar_only:
         initial["quantum"] = {c.initial.quantum.kind: _plain(c.initial.quantum.value)}
     stop = dataclasses.asdict(c.solver.stop)
@@ -121,12 +115,26 @@ def config_to_dict(config: Config) -> dict:
         stop["growth_max"] = "auto"
     solver = {"scheme": c.solver.scheme, "spectral_filter": c.solver.spectral_filter,
               "stop": stop}
+    grid, model = dataclasses.asdict(c.grid), dataclasses.asdict(c.model)
+    for table, key in ((grid, "lmax"), (model, "spin_magnitude")):  # several spins: lists
+        if isinstance(table[key], tuple):
+            table[key] = list(table[key])
     return {
-        "grid": dataclasses.asdict(c.grid), "model": dataclasses.asdict(c.model),
+        "grid": grid, "model": model,
         "hamiltonian": {"terms": _plain(c.hamiltonian.terms)}, "initial": initial,
         "time": dataclasses.asdict(c.time), "solver": solver,
         "output": dataclasses.asdict(c.output),
     }
+
+
+def _classical_dict(cl) -> dict:
+    """``[initial.classical]`` (or one factor of a product) as a dict of the TOML structure."""
+    if cl.kind == "product":
+        return {"kind": cl.kind, "factors": [_classical_dict(f) for f in cl.factors]}
+    if cl.kind == "mixture":
+        return {"kind": cl.kind, "components": [
+            {"center": list(ce), "kappa": k, "weight": w} for ce, k, w in cl.components]}
+    return {"kind": cl.kind, "center": list(cl.center), "kappa": cl.kappa}
 
 
 def _toml_str(s: str) -> str:

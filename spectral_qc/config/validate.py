@@ -13,144 +13,36 @@ Decisions beyond the contract (see ``docs/usage.md``):
   ``[initial.quantum]`` must be absent (P ≡ 1);
 * without ``[initial.quantum]`` the default is ``bloch = [1, 0, 0]``, which needs N = 2;
 * ``regularization``/``alpha`` are refused for models that do not use them;
-* ``t_end`` must be a multiple of ``dt``.
+* ``t_end`` must be a multiple of ``dt``;
+* several classical spins (``[model] spin_magnitude`` a list of j = 2 or 3 numbers; a list
+  of one is one spin, stored as the number): ``[grid] lmax`` is stored as a tuple of j,
+  ``[initial.classical]`` must be ``kind = "product"`` with one factor per spin, and the
+  model kind must be one of :data:`spectral_qc.models.PRODUCT_MODELS`.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-from collections.abc import Mapping
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..hamiltonians import Hamiltonian, is_identity_multiple, matrix_from_pairs
 from ..integrators import SCHEMES
-from ..models import MODELS, check_regularization, model_class
+from ..models import MODELS, check_regularization, model_class_for
+from ..product_hamiltonians import ProductHamiltonian
 from ..sphere.grid import LMAX_MAX, LMAX_MIN
-from .schema import (BLOCH_TOL, CLASSICAL_KINDS, DENSITY_TOL, MULTIPLE_RTOL, PSD_TOL,
-                     QUANTUM_KINDS, SCHEMA, ClassicalConfig, Config, GridConfig,
+from .schema import (BLOCH_TOL, CLASSICAL_KINDS, DENSITY_TOL, MULTIPLE_RTOL, PRODUCT_KIND,
+                     PSD_TOL, QUANTUM_KINDS, ClassicalConfig, Config, GridConfig,
                      HamiltonianConfig, InitialConfig, ModelConfig, OutputConfig,
                      QuantumConfig, SolverConfig, StopCriteria, TimeConfig, _frozen,
                      bloch_density)
+from .tables import (_SAMPLE, _Table, _err, _is_number, _plain, _sphere_sample,  # noqa: F401
+                     _unit, _vector)
 
 #: The defaults, read from the dataclasses (written once, in .schema).
 D_GRID, D_MODEL, D_TIME, D_OUTPUT = GridConfig(), ModelConfig(), TimeConfig(), OutputConfig()
 D_CLASSICAL, D_SOLVER, D_STOP = ClassicalConfig(), SolverConfig(), StopCriteria()
-
-
-def _err(key: str, value, allowed: str) -> ConfigError:
-    text = repr(value)
-    text = text if len(text) <= 80 else text[:77] + "..."
-    return ConfigError(f"{key} = {text}: {allowed}")
-
-
-def _plain(value, key: str = "config"):
-    """Deep copy into plain Python types (numpy arrays/scalars → lists/scalars)."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    elif isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, Mapping):
-        for k in value:
-            if not isinstance(k, str):
-                raise _err(key, k, "table keys must be strings")
-        return {k: _plain(v, f"{key}.{k}") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, key) for v in value]
-    return value
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-class _Table:
-    """A validated view of one TOML table: unknown keys are rejected on creation."""
-
-    def __init__(self, raw, name: str, schema: str | None = None):
-        allowed = SCHEMA[name if schema is None else schema]
-        if not isinstance(raw, dict):
-            raise _err(name, raw, f"expected a table [{name}]")
-        unknown = [k for k in raw if k not in allowed]
-        if unknown:
-            k = unknown[0]
-            close = difflib.get_close_matches(k, allowed, n=1)
-            home = [t for t, keys in SCHEMA.items() if t and k in keys]
-            hint = (f"; did you mean {close[0]!r}?" if close
-                    else f"; {k!r} belongs in [{home[0]}]" if home else "")
-            where = f"[{name}]" if name else "the top level"
-            raise ConfigError(f"{self._k(name, k)}: unknown key in {where}; allowed keys are "
-                              f"{', '.join(allowed)}{hint}")
-        self.raw, self.name = raw, name
-
-    @staticmethod
-    def _k(name, key):
-        return f"{name}.{key}" if name else key
-
-    def key(self, k: str) -> str:
-        return self._k(self.name, k)
-
-    def table(self, k: str) -> "_Table":
-        return _Table(self.raw.get(k, {}), self.key(k))
-
-    def number(self, k, default, *, minimum=None, exclusive=False) -> float:
-        v = self.raw.get(k, default)
-        what = f"a number > {minimum:g}" if exclusive else (
-            f"a number ≥ {minimum:g}" if minimum is not None else "a number")
-        if not _is_number(v):
-            raise _err(self.key(k), v, f"expected {what}, got {type(v).__name__}")
-        if not math.isfinite(v):
-            raise _err(self.key(k), v, f"expected a finite number ({what})")
-        if minimum is not None and (v <= minimum if exclusive else v < minimum):
-            raise _err(self.key(k), v, f"expected {what}")
-        return float(v)
-
-    def choice(self, k, default, choices) -> str:
-        v = self.raw.get(k, default)
-        if v not in choices or not isinstance(v, str):
-            close = difflib.get_close_matches(str(v), choices, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise _err(self.key(k), v, f"allowed are {', '.join(map(repr, choices))}{hint}")
-        return v
-
-    def boolean(self, k, default) -> bool:
-        v = self.raw.get(k, default)
-        if not isinstance(v, bool):
-            raise _err(self.key(k), v, "expected true or false")
-        return v
-
-
-def _vector(value, key: str, length: int) -> tuple[float, ...]:
-    if (not isinstance(value, list) or len(value) != length
-            or not all(_is_number(x) for x in value)):
-        raise _err(key, value, f"expected a list of {length} numbers")
-    if not all(math.isfinite(x) for x in value):
-        raise _err(key, value, "entries must be finite")
-    return tuple(float(x) for x in value)
-
-
-def _unit(value, key: str) -> tuple[float, float, float]:
-    """Normalize; a vector already of norm 1 ± 1e-15 is kept, so this is idempotent."""
-    v = _vector(value, key, 3)
-    norm = math.hypot(*v)
-    if norm == 0.0:
-        raise _err(key, value, "a direction is needed: the vector must not be zero")
-    return v if abs(norm - 1.0) <= 1e-15 else tuple(x / norm for x in v)
-
-
-def _sphere_sample(m: int = 200) -> np.ndarray:
-    """±x, ±y, ±z, the 8 (±1, ±1, ±1)/√3 and m Fibonacci points: unit vectors (3, 14 + m)."""
-    axes = np.vstack([np.eye(3), -np.eye(3)])
-    corners = np.array([[a, b, c] for a in (1, -1) for b in (1, -1) for c in (1, -1)])
-    z = 1 - (2 * np.arange(m) + 1) / m
-    phi = np.arange(m) * np.pi * (3 - np.sqrt(5))
-    fib = np.stack([np.sqrt(1 - z**2) * np.cos(phi), np.sqrt(1 - z**2) * np.sin(phi), z], 1)
-    return np.vstack([axes, corners / np.sqrt(3), fib]).T
-
-
-_SAMPLE = _sphere_sample()
 
 
 def _is_multiple(value: float, step: float) -> bool:
@@ -158,13 +50,31 @@ def _is_multiple(value: float, step: float) -> bool:
     return k >= 1 and abs(value - k * step) <= MULTIPLE_RTOL * value
 
 
-def _model(t: _Table) -> ModelConfig:
+def _spin_magnitudes(t: _Table):
+    """``spin_magnitude``: a number (one spin) or a list of 1–3 numbers > 0 (a list of one
+    is one spin); returns (float or tuple of floats, j)."""
+    v = t.raw.get("spin_magnitude", D_MODEL.spin_magnitude)
+    if not isinstance(v, list):
+        return t.number("spin_magnitude", D_MODEL.spin_magnitude, minimum=0.0,
+                        exclusive=True), 1
+    key = t.key("spin_magnitude")
+    if not 1 <= len(v) <= 3 or not all(_is_number(x) for x in v):
+        raise _err(key, v, "expected a number (one classical spin) or a list of 1 to 3 "
+                   "numbers > 0, one S per spin (e.g. [1.0, 1.0] for two spins)")
+    bad = [x for x in v if not (math.isfinite(x) and x > 0)]
+    if bad:
+        raise _err(key, v, f"every spin magnitude must be a finite number > 0 (got {bad[0]!r})")
+    s = tuple(float(x) for x in v)
+    return (s[0], 1) if len(s) == 1 else (s, len(s))
+
+
+def _model(t: _Table) -> tuple[ModelConfig, int]:
     kind = t.raw.get("kind", D_MODEL.kind)
     if not isinstance(kind, str):
         raise _err(t.key("kind"), kind, f"allowed are {', '.join(map(repr, MODELS))}")
-    cls = model_class(kind)
+    spin, spins = _spin_magnitudes(t)
+    cls = model_class_for(kind, spins)
     hbar = t.number("hbar", D_MODEL.hbar, minimum=0.0, exclusive=True)
-    spin = t.number("spin_magnitude", D_MODEL.spin_magnitude, minimum=0.0, exclusive=True)
     if not cls.accepts_regularization:
         for k in ("regularization", "alpha"):
             v = t.raw.get(k, getattr(D_MODEL, k))
@@ -176,24 +86,44 @@ def _model(t: _Table) -> ModelConfig:
     alpha = t.raw.get("alpha", D_MODEL.alpha)
     check_regularization(reg, alpha)
     return ModelConfig(kind=kind, hbar=hbar, spin_magnitude=spin, regularization=reg,
-                       alpha=float(alpha))
+                       alpha=float(alpha)), spins
 
 
-def _hamiltonian(t: _Table, kind: str) -> tuple[HamiltonianConfig, int]:
+def _product_sample(spins: int) -> list:
+    """Points of (S²)^j where the coefficients must be finite: every spin at the same
+    sample point (and its antipode), and all combinations of the 14 axes and corners and
+    20 Fibonacci points (34^j). j arrays (3, m)."""
+    small = np.hstack([_SAMPLE[:, :14], _sphere_sample(20)[:, 14:]])
+    grids = np.meshgrid(*[np.arange(small.shape[1])] * spins, indexing="ij")
+    combos = [small[:, g.ravel()] for g in grids]
+    return [np.hstack([c, _SAMPLE, -_SAMPLE if a % 2 else _SAMPLE])
+            for a, c in enumerate(combos)]
+
+
+def _hamiltonian(t: _Table, kind: str, spins: int = 1) -> tuple[HamiltonianConfig, int]:
     if "terms" not in t.raw:
         raise ConfigError("hamiltonian.terms: missing; the Hamiltonian is required, e.g. "
                           "terms = [{ op = \"Z\", coef = \"0.5*nz\" }]")
     terms = t.raw["terms"]
-    h = Hamiltonian.from_config(terms, key="hamiltonian.terms")
-    for k, coef in enumerate(h.coefficients(_SAMPLE)):  # catches e.g. "log(nz)", "1/nx"
+    if spins == 1:
+        h = Hamiltonian.from_config(terms, key="hamiltonian.terms")
+        sample, ops = [_SAMPLE], [term.operator for term in h.terms]
+    else:
+        h = ProductHamiltonian.from_config(terms, spins, key="hamiltonian.terms")
+        sample, ops = _product_sample(spins), list(h.operators)
+    coefs = h.coefficients(sample[0] if spins == 1 else sample)
+    for k, coef in enumerate(coefs):  # catches e.g. "log(nz)", "1/nx"
         bad = np.flatnonzero(~np.isfinite(coef))
         if bad.size:
-            at = ", ".join(f"{x:.3g}" for x in _SAMPLE[:, bad[0]])
+            at = " and ".join("(" + ", ".join(f"{x:.3g}" for x in n[:, bad[0]]) + ")"
+                              for n in sample)
+            where = "the unit sphere" if spins == 1 else "the product of unit spheres"
+            point = "n" if spins == 1 else "(" + ", ".join(f"n{a + 1}" for a in range(spins)) + ")"
             raise _err(f"hamiltonian.terms[{k}].coef", terms[k]["coef"],
-                       f"must be finite on the unit sphere; it is {coef[bad[0]]} at n = ({at})")
-    if model_class(kind).scalar_only:
-        for k, (term, item) in enumerate(zip(h.terms, terms)):
-            if not is_identity_multiple(term.operator):
+                       f"must be finite on {where}; it is {coef[bad[0]]} at {point} = {at}")
+    if model_class_for(kind, spins).scalar_only:
+        for k, (op, item) in enumerate(zip(ops, terms)):
+            if not is_identity_multiple(op):
                 field = "op" if "op" in item else "matrix"
                 raise _err(f"hamiltonian.terms[{k}].{field}", item[field],
                            f"model.kind = {kind!r} has N = 1: only identity terms "
@@ -202,7 +132,40 @@ def _hamiltonian(t: _Table, kind: str) -> tuple[HamiltonianConfig, int]:
     return HamiltonianConfig(terms=tuple(terms)), h.N
 
 
-def _classical(t: _Table) -> ClassicalConfig:
+def _product_classical(t: _Table, spins: int) -> ClassicalConfig:
+    """``kind = "product"``: ``factors`` = j tables, each validated like a one-spin table."""
+    example = ("kind = \"product\", factors = [" + ", ".join(
+        "{kind = \"von_mises_fisher\", center = [0, 0, 1], kappa = 2}" for _ in range(spins))
+        + "]")
+    kind = t.raw.get("kind", D_CLASSICAL.kind)
+    if kind != PRODUCT_KIND:
+        raise _err(t.key("kind"), kind, f"{spins} classical spins ([model] spin_magnitude is a "
+                   f"list) need a product density, one factor per spin: {example}")
+    for k in ("center", "kappa", "components"):
+        if k in t.raw:
+            raise _err(t.key(k), t.raw[k], "not allowed with kind = 'product' (give it per "
+                       "spin in factors = [{kind, center, kappa} or {kind = \"mixture\", "
+                       "components}, …])")
+    factors = t.raw.get("factors")
+    if not isinstance(factors, list) or len(factors) != spins:
+        raise _err(t.key("factors"), factors, f"expected a list of {spins} tables, one per spin "
+                   f"([model] spin_magnitude declares {spins}), e.g. {example}")
+    return ClassicalConfig(kind=PRODUCT_KIND, center=None, kappa=None, factors=tuple(
+        _classical(_Table(f, f"{t.key('factors')}[{a}]", schema="initial.classical.factors"))
+        for a, f in enumerate(factors)))
+
+
+def _classical(t: _Table, spins: int = 1) -> ClassicalConfig:
+    if spins > 1:
+        return _product_classical(t, spins)
+    if t.raw.get("kind") == PRODUCT_KIND and t.name == "initial.classical":
+        raise _err(t.key("kind"), PRODUCT_KIND, "a product density is for several classical "
+                   "spins, and this config declares one ([model] spin_magnitude is a number): "
+                   "use 'von_mises_fisher' or 'mixture', or declare the spins with "
+                   "spin_magnitude = [S1, S2]")
+    if "factors" in t.raw:
+        raise _err(t.key("factors"), t.raw["factors"], "only allowed with kind = 'product' "
+                   "(several classical spins)")
     kind = t.choice("kind", D_CLASSICAL.kind, CLASSICAL_KINDS)
     if kind == "von_mises_fisher":
         if "components" in t.raw:
@@ -300,8 +263,8 @@ def _time(t: _Table) -> TimeConfig:
     return TimeConfig(t_end=t_end, dt=dt, output_every=every)
 
 
-def _solver(t: _Table, kind: str) -> SolverConfig:
-    cls = model_class(kind)
+def _solver(t: _Table, kind: str, spins: int = 1) -> SolverConfig:
+    cls = model_class_for(kind, spins)
     scheme = t.choice("scheme", cls.default_scheme, tuple(cls.schemes or SCHEMES))
     filt = t.boolean("spectral_filter", D_SOLVER.spectral_filter)
     st = t.table("stop")
@@ -339,17 +302,37 @@ def _output(t: _Table, every: float) -> OutputConfig:
                         keep_checkpoints=keep)
 
 
+def _grid(t: _Table, spins: int) -> GridConfig:
+    """``lmax``: an integer, or (several spins) a list of j, one per spin; stored as an int
+    for one spin and a tuple of j ints for several."""
+    lmax = t.raw.get("lmax", D_GRID.lmax)
+    allowed = f"expected an integer from {LMAX_MIN} to {LMAX_MAX}"
+    if isinstance(lmax, list):
+        if len(lmax) != spins:
+            raise _err("grid.lmax", lmax, f"give one integer for every spin or a list of "
+                       f"{spins} ([model] spin_magnitude declares {spins} classical "
+                       f"spin{'s' if spins > 1 else ''})")
+        values = lmax
+    else:
+        values = [lmax] * spins
+    for v in values:
+        if not isinstance(v, int) or isinstance(v, bool) or not LMAX_MIN <= v <= LMAX_MAX:
+            raise _err("grid.lmax", lmax, allowed + (" (each entry)" if isinstance(lmax, list)
+                                                     else ""))
+    return GridConfig(lmax=values[0] if spins == 1 else tuple(values))
+
+
 def validate(raw) -> Config:
     """A :class:`~.schema.Config` from a raw dict of the TOML structure (not modified)."""
     root = _Table(_plain(raw), "")
-    model = _model(root.table("model"))
+    model, spins = _model(root.table("model"))
     if "hamiltonian" not in root.raw:
         raise ConfigError("hamiltonian: missing; the [hamiltonian] table with terms = [...] "
                           "is required")
-    ham, n = _hamiltonian(root.table("hamiltonian"), model.kind)
+    ham, n = _hamiltonian(root.table("hamiltonian"), model.kind, spins)
     init = root.table("initial")
-    classical = _classical(init.table("classical"))
-    if model_class(model.kind).scalar_only:
+    classical = _classical(init.table("classical"), spins)
+    if model_class_for(model.kind, spins).scalar_only:
         if "quantum" in init.raw:
             raise _err("initial.quantum", init.raw["quantum"], "not used with model.kind = "
                        f"{model.kind!r} (N = 1, P ≡ 1): remove the [initial.quantum] table")
@@ -358,13 +341,8 @@ def validate(raw) -> Config:
     else:
         quantum = _quantum(init.table("quantum"), n)
     time = _time(root.table("time"))
-    grid = root.table("grid")
-    lmax = grid.raw.get("lmax", D_GRID.lmax)
-    if not isinstance(lmax, int) or isinstance(lmax, bool) or not LMAX_MIN <= lmax <= LMAX_MAX:
-        raise _err("grid.lmax", lmax, f"expected an integer from {LMAX_MIN} to {LMAX_MAX}")
-    return Config(grid=GridConfig(lmax=lmax), model=model, hamiltonian=ham,
+    grid = _grid(root.table("grid"), spins)
+    return Config(grid=grid, model=model, hamiltonian=ham,
                   initial=InitialConfig(classical=classical, quantum=quantum), time=time,
-                  solver=_solver(root.table("solver"), model.kind),
+                  solver=_solver(root.table("solver"), model.kind, spins),
                   output=_output(root.table("output"), time.output_every))
-
-

@@ -43,7 +43,34 @@ from .classical import Ehrenfest, Liouville  # noqa: E402
 from .hybrid import Hybrid  # noqa: E402
 from .koopman import HybridKvH, KoopmanModel, KvH, KvN  # noqa: E402
 from .regularizations import REGULARIZATIONS, check_regularization  # noqa: E402
+from .product import ProductEhrenfest, ProductLiouville  # noqa: E402
+from .product_hybrid import ProductHybrid  # noqa: E402
 
-__all__ = ["MODELS", "REGULARIZATIONS", "Ehrenfest", "Fields", "Hybrid", "HybridKvH",
+#: ``[model] kind`` → class for several classical spins (j ≥ 2, paper §4.4). The one place
+#: that says which kinds exist on products: a kind of :data:`MODELS` missing here is refused
+#: by :func:`product_model_class` (add it here to lift that).
+PRODUCT_MODELS: dict = {"liouville": ProductLiouville, "ehrenfest": ProductEhrenfest,
+                        "hybrid": ProductHybrid}
+
+
+def model_class_for(name, spins=1):
+    """The class of ``[model] kind = name`` for ``spins`` classical spins: :func:`model_class`
+    for one, :func:`product_model_class` for several (the config and the Simulation ask here)."""
+    return model_class(name) if spins == 1 else product_model_class(name)
+
+
+def product_model_class(name):
+    """The class of ``[model] kind = name`` for several classical spins (ConfigError for an
+    unknown kind, or one not available on products yet, with the kinds that are)."""
+    if name in PRODUCT_MODELS:
+        return PRODUCT_MODELS[name]
+    model_class(name)  # an unknown name: the one-spin message, listing every kind
+    raise ConfigError(f"model.kind = {name!r}: not available for several classical spins yet; "
+                      f"with [model] spin_magnitude a list use one of "
+                      f"{', '.join(map(repr, PRODUCT_MODELS))}, or a single spin "
+                      "(spin_magnitude a number)")
+
+__all__ = ["MODELS", "PRODUCT_MODELS", "REGULARIZATIONS", "Ehrenfest", "Fields", "Hybrid", "HybridKvH",
            "KoopmanModel", "KvH", "KvN", "Liouville", "Model", "check_regularization",
-           "make_model", "model_class", "register_model"]
+           "make_model", "model_class", "model_class_for", "product_model_class", "register_model",
+           "ProductEhrenfest", "ProductHybrid", "ProductLiouville"]
