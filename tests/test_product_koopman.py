@@ -182,6 +182,20 @@ def test_uncoupled_spins_factorize_into_the_one_spin_solutions():
     # ρ̂q is the one-spin ρ̂q times ∫|χ2|²; the norm is the product of the norms
     assert rel(model.quantum_density(s), m1.quantum_density(a) * m2.norm(b)) < 1e-11
     assert abs(model.norm(s) - m1.norm(a) * m2.norm(b)) < 1e-11
+    # ρc = Σ_k [ρc1⁽ᵏ⁾(n1)|χ2|²(n2) + ‖Υ1⁽ᵏ⁾‖²(n1)(ρc2 − |χ2|²)(n2)]: each spin's bracket term
+    # with its own S_a, the one-spin densities from the j = 1 product path on each factor's
+    # nodes (checked against the one-sphere models above)
+    f1, f2 = (ProductGrid(f.lmax, nlat=f.nlat) for f in pg.factors)
+    one1 = ProductHybridKvH(f1, ProductHamiltonian([("Z", 1.0)], spins=1), hbar=hbar,
+                            spin_magnitude=S[0])
+    one2 = ProductKvH(f2, ProductHamiltonian([(np.eye(1), 1.0)], spins=1), hbar=hbar,
+                      spin_magnitude=S[1])
+    a1, b2 = WaveState(convert[0](a.upsilon_lm)), WaveState(convert[1](b.upsilon_lm))
+    norm1 = np.sum(np.abs(one1.wave(a1)) ** 2, axis=(0, 1))
+    norm2 = np.abs(one2.wave(b2)[0, 0]) ** 2
+    rho_c = np.multiply.outer(one1.classical_density(a1), norm2) \
+        + np.multiply.outer(norm1, one2.classical_density(b2) - norm2)
+    assert rel(model.classical_density(s), rho_c) < 1e-11
 
 
 # ------------------------------------------------------------------ (c) j = 2 coupled KvN

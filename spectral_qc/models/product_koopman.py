@@ -67,7 +67,7 @@ class ProductKoopman(KoopmanModel):
     H : (N, N, *shape) complex — H on the product grid
     grad_H : (2j, N, N, *shape) complex — its tangent gradients (θ_a, φ_a pairs), from the
         band-limited H
-    L : (N, N, *shape) complex — Σ_a n_a·∇_{n_a}H − H (zero for KvN)
+    L : (N, N, *shape) complex — Σ_a n_a·∇_{n_a}H − H (KvN: zero, ``(N, N, 1, …, 1)``)
     """
 
     name = "product_koopman"
@@ -90,8 +90,8 @@ class ProductKoopman(KoopmanModel):
         if self.phase_term:
             self.L = np.ascontiguousarray(np.broadcast_to(
                 np.asarray(hamiltonian.lagrangian(grid.n), complex), full))
-        else:
-            self.L = np.zeros(full, complex)
+        else:  # KvN: a broadcastable zero (the full field would be the largest array)
+            self.L = np.zeros((self.N, self.N) + (1,) * len(grid.shape), complex)
         self._phases = {}
 
     def __repr__(self):
