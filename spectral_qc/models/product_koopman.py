@@ -44,7 +44,7 @@ from ..errors import ConfigError
 from ..sphere.product import _as_list
 from ..wavestates import WaveState, koopman_initial_wave, wave_from_grid
 from .koopman import KoopmanModel, _apply
-from .product import von_mises_fisher_product
+from .product import ProductTransport, von_mises_fisher_product
 
 #: Fraction of the top degrees of each factor counted by the ``spectral_tail`` diagnostic.
 TAIL_FRACTION = 0.1
@@ -64,9 +64,10 @@ class ProductKoopman(KoopmanModel):
     Attributes
     ----------
     spin_magnitudes : tuple of j floats
-    H : (N, N, *shape) complex — H on the product grid
-    grad_H : (2j, N, N, *shape) complex — its tangent gradients (θ_a, φ_a pairs), from the
-        band-limited H
+    H : None — H on the grid is not stored (its gradients and L are)
+    grad_h_terms : dict (k, c) → array — tangent gradient component k of H's real component
+        h_c (:meth:`ProductTransport._compact_gradients`: size 1 along the spins h_c does not
+        depend on), from the band-limited H
     L : (N, N, *shape) complex — Σ_a n_a·∇_{n_a}H − H (KvN: zero, ``(N, N, 1, …, 1)``)
     """
 
@@ -83,10 +84,11 @@ class ProductKoopman(KoopmanModel):
         self.grid, self.hamiltonian, self.N = grid, hamiltonian, int(hamiltonian.N)
         self.hbar, self.spin_magnitude, self.spin_magnitudes = float(hbar), s[0], tuple(s)
         full = (self.N, self.N) + grid.shape
-        h = np.broadcast_to(hamiltonian.components(grid.n), (self.N ** 2,) + grid.shape)
-        self.H = hm.from_components(np.ascontiguousarray(h))
-        self.grad_H = np.stack([hm.from_components(g)
-                                for g in grid.gradient(grid.analysis(np.ascontiguousarray(h)))])
+        h = np.ascontiguousarray(np.broadcast_to(hamiltonian.components(grid.n),
+                                                 (self.N ** 2,) + grid.shape))
+        self.H = None  # H itself is not needed after this (as in ProductTransport)
+        self.grad_h_terms = ProductTransport._compact_gradients(self, grid.analysis(h))
+        self._trace_gradient, self._matrix_gradient = self._split_gradients()
         if self.phase_term:
             self.L = np.ascontiguousarray(np.broadcast_to(
                 np.asarray(hamiltonian.lagrangian(grid.n), complex), full))
@@ -98,16 +100,33 @@ class ProductKoopman(KoopmanModel):
         return (f"{type(self).__name__}(N={self.N}, hbar={self.hbar}, "
                 f"spin_magnitude={list(self.spin_magnitudes)}, lmax={list(self.grid.lmax)})")
 
+    def _split_gradients(self):
+        """∇_k H = ∇_k h_0 E_0 + Σ_{c≥1} ∇_k h_c E_c from the compact gradients: the trace part
+        as a real field per k (E_0 = 1/√N), the rest as matrix fields ``(N, N, …)`` that keep
+        the compact shapes (size 1 along the spins they do not depend on)."""
+        e = hm.basis(self.N)
+        trace, matrix = {}, {}
+        for (k, c), grad in self.grad_h_terms.items():
+            if c == 0:
+                trace[k] = grad * e[0, 0, 0].real
+            else:
+                m = np.multiply.outer(e[c], grad)
+                matrix[k] = m if k not in matrix else matrix[k] + m
+        return trace, matrix
+
     # ------------------------------------------------------------ operators
     def bracket_on_grid(self, grad_upsilon):
         """{H, Υ}_a = Σ_s (1/S_s) Σ_b (∂θs H_ab ∂φs Υ_b − ∂φs H_ab ∂θs Υ_b) (§4.4 bracket),
         from the complex gradients ``(2j, M, N, *shape)``; ``(M, N, *shape)``."""
-        gh = self.grad_H
-        out = None
-        for a, s in enumerate(self.spin_magnitudes):
-            term = (_apply(gh[2 * a], grad_upsilon[2 * a + 1])
-                    - _apply(gh[2 * a + 1], grad_upsilon[2 * a])) / s
-            out = term if out is None else out + term
+        out = np.zeros(grad_upsilon.shape[1:], complex)
+        for k in range(2 * self.grid.j):
+            a, is_phi = divmod(k, 2)
+            partner = grad_upsilon[k - 1 if is_phi else k + 1]  # ∂θ pairs with ∂φ
+            w = (-1.0 if is_phi else 1.0) / self.spin_magnitudes[a]
+            if k in self._trace_gradient:
+                out += (w * self._trace_gradient[k]) * partner
+            if k in self._matrix_gradient:
+                out += w * _apply(self._matrix_gradient[k], partner)
         return out
 
     def integrate_field(self, f):
