@@ -127,6 +127,23 @@ def test_one_spin_strang_through_the_product_path_is_the_one_sphere_strang():
     assert rel(m2.quantum_density(s2), m1.quantum_density(s1)) < 1e-13
 
 
+def test_one_spin_spectral_filter_through_the_product_path_is_the_one_sphere_filter():
+    """``spectral_filter = True``: the product grid's per-factor filter against
+    sphere.exponential_filter on shtns coefficients (a Υ with energy at the top degrees)."""
+    sg, pg, m1, m2, rho, density = _one_sphere("hybrid_kvh", 2, 2)
+    grid0 = m1.wave(koopman_initial_wave(sg, rho, density)) * np.exp(3j * sg.n[0] * sg.n[2])
+    s1, s2 = wave_state_from_grid(sg, grid0), product_wave_state(pg, grid0)
+    def filtered(model, state):
+        step = model.make_integrator("rk4", spectral_filter=True)
+        for _ in range(3):
+            state = step.step(state, 0.01)
+        return state
+
+    f1, f2, unfiltered = filtered(m1, s1), filtered(m2, s2), run(m1, s1, 0.01, 3)
+    assert rel(f1.upsilon_lm, unfiltered.upsilon_lm) > 1e-8  # the filter acts
+    assert rel(pg.to_sphere(f2.upsilon_lm), f1.upsilon_lm) < 1e-13
+
+
 def test_product_initial_wave_is_the_one_sphere_initial_wave_for_one_spin():
     sg = SphereGrid(13)
     pg = ProductGrid(13, nlat=sg.nlat)
