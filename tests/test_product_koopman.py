@@ -3,6 +3,8 @@ the one-sphere KvN/KvH/hybrid KvH; two uncoupled spins factorize into the one-sp
 for two coupled spins |χ|² of KvN is the Liouville density (ProductLiouville), and the norm
 and energy are conserved."""
 
+from types import SimpleNamespace as NS
+
 import numpy as np
 import pytest
 
@@ -339,3 +341,25 @@ def test_n_mean_has_a_spin_axis_for_two_spins():
     assert d["n_mean"].shape == (2, 3)
     assert np.abs(d["n_mean"] - np.array(ref)).max() < 1e-10
     assert abs(d["mass"] - 1.0) < 1e-10
+
+
+def test_initial_state_from_a_config_of_vmf_factors():
+    """Υ0 of a config with one (center, kappa) per spin: ‖Υ0‖² is the vMF product (analytic,
+    each factor normalized), ρ̂q(0) = ρ0; other initial tables are refused by name."""
+    pg = ProductGrid([12, 12])
+    PH = ProductHamiltonian([("Z", COUPLED)], spins=2)
+    c, kappa = [[0.0, 0.6, 0.8], [1.0, 0.2, 0.0]], [1.0, 0.5]
+    factors = [NS(center=x, kappa=k) for x, k in zip(c, kappa)]
+    config = NS(initial=NS(classical=NS(kind="product", factors=factors),
+                           quantum=NS(density=P0)))
+    model = ProductHybridKvH(pg, PH)
+    s = model.initial_state(config)
+    rho = 1.0
+    for n, x, k in zip(pg.n, c, kappa):
+        x = np.asarray(x) / np.linalg.norm(x)
+        rho = rho * k / (2 * np.pi * (1 - np.exp(-2 * k))) * np.exp(k * (np.tensordot(x, n, 1) - 1))
+    assert np.abs(np.sum(np.abs(model.wave(s)) ** 2, axis=(0, 1)) - rho).max() < 1e-12
+    assert rel(model.quantum_density(s), P0) < 1e-12
+    config.initial.classical = NS(kind="mixture", components=[])
+    with pytest.raises(ConfigError, match="initial.classical"):
+        model.initial_state(config)
