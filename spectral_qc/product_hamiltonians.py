@@ -8,6 +8,11 @@ spin 1::
 
     ProductHamiltonian([("I", lambda n1, n2: (n1 * n2).sum(0)), ("Z", lambda n1, n2: n1[2])],
                        spins=2)
+
+The Koopman–van Hove phase term (:meth:`ProductHamiltonian.lagrangian`) needs the radial
+derivatives of the coefficients off the spheres: a plain callable is continued constant along
+the rays of every n_a (as on one sphere, docs/models.md "The phase term"); an
+:class:`EulerCoefficient` (e.g. :func:`homogeneous`) carries its own.
 """
 
 from __future__ import annotations
@@ -124,6 +129,25 @@ class ProductHamiltonian:
         return ProductHamiltonian([(np.array([[op[0, 0].real]]), c)
                                    for op, c in zip(self._ops, self._coefs)], self.spins)
 
+    def lagrangian(self, n) -> np.ndarray:
+        """The Koopman–van Hove phase term L = Σ_a n_a·∇_{n_a}H − H, ``(N, N, ...)`` complex.
+
+        The Lagrangian Σ_a n_a·ν_a − H of j rigid rotors (paper eq. 7 for every spin) at
+        ν_a = ∇_{n_a}H, the three-dimensional gradient in n_a of H as written (eqs. 14, 29
+        with the §4.4 sum over the spins; docs/koopman.md, "Several classical spins"). A
+        coefficient contributes ``euler_derivative(n1, …, nj) − c`` when it has that method
+        (:class:`EulerCoefficient`), −c otherwise (numbers, plain callables: constant along
+        rays).
+        """
+        values = self.coefficients(n)
+        n = [np.asarray(x, float) for x in n]
+        euler = np.zeros_like(values)
+        for k, c in enumerate(self._coefs):
+            if hasattr(c, "euler_derivative"):
+                euler[k] = np.broadcast_to(np.asarray(c.euler_derivative(*n), float),
+                                           values.shape[1:])
+        return np.tensordot(self._ops, euler - values, axes=(0, 0))
+
 
 class _SpinCoefficient:
     """A coefficient expression as the callable ``c(n1, …, nj)`` of :class:`ProductHamiltonian`."""
@@ -142,3 +166,34 @@ class _SpinCoefficient:
 
     def __repr__(self):
         return f"{self.expression.source!r}"
+
+
+class EulerCoefficient:
+    """A coefficient c(n1, …, nj) with its radial derivative E = Σ_a n_a·∇_{n_a} c as written
+    off the spheres (the phase term of :meth:`ProductHamiltonian.lagrangian`).
+
+    Parameters
+    ----------
+    value, euler : callables ``(n1, …, nj) -> array``, each n_a ``(3, ...)``
+    """
+
+    def __init__(self, value, euler):
+        if not (callable(value) and callable(euler)):
+            raise ConfigError("EulerCoefficient(value, euler): both must be callables "
+                              "c(n1, …, nj)")
+        self.value, self.euler = value, euler
+
+    def __call__(self, *n):
+        return self.value(*n)
+
+    def euler_derivative(self, *n):
+        """Σ_a n_a·∇_{n_a} c at the points, a real array."""
+        return self.euler(*n)
+
+
+def homogeneous(value, degree) -> EulerCoefficient:
+    """A coefficient homogeneous of total degree k in (n1, …, nj) as written, so that
+    Σ_a n_a·∇_{n_a} c = k c (Euler's theorem): e.g. ``homogeneous(lambda n1, n2: (n1*n2).sum(0),
+    2)`` for n1·n2 (phase term +n1·n2), degree 1 for a linear term (phase term 0)."""
+    k = float(degree)
+    return EulerCoefficient(value, lambda *n: k * np.asarray(value(*n), float))

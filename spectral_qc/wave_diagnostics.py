@@ -41,11 +41,11 @@ class WaveSnapshot(CachedSnapshot):
     @property
     def rho_q(self):
         u = self.upsilon
-        return self._get("rq", lambda: integrate(
-            self.model.grid, np.einsum("ma...,mb...->ab...", u, np.conj(u))))
+        return self._get("rq", lambda: self.model.integrate_field(
+            np.einsum("ma...,mb...->ab...", u, np.conj(u))))
 
     def integral(self, f):
-        return float(integrate(self.model.grid, f))
+        return float(self.model.integrate_field(f))
 
 
 @_add("mass", "classical probability ∫ρc dA (paper eq. 33)", "1")

@@ -97,7 +97,7 @@ def koopman_initial_wave(grid, rho0, density) -> WaveState:
 
     Parameters
     ----------
-    grid : SphereGrid
+    grid : SphereGrid (or ProductGrid: then ϱ0 and Υ have the product grid's shape)
     rho0 : ndarray (nlat, nphi), real, ≥ 0 — ϱ0 (a truncated ϱ0 that undershoots zero is
         clipped there before the square root)
     density : array_like (N, N) — ρ0 (N = 1: ``[[1]]``)
@@ -108,5 +108,5 @@ def koopman_initial_wave(grid, rho0, density) -> WaveState:
     """
     amplitude = np.sqrt(np.clip(np.asarray(rho0, float), 0.0, None))
     kets = ensemble_from_density(density)
-    upsilon = kets[:, :, None, None] * amplitude
+    upsilon = kets.reshape(kets.shape + (1,) * amplitude.ndim) * amplitude
     return WaveState(wave_from_grid(grid, upsilon))

@@ -45,12 +45,14 @@ from .koopman import HybridKvH, KoopmanModel, KvH, KvN  # noqa: E402
 from .regularizations import REGULARIZATIONS, check_regularization  # noqa: E402
 from .product import ProductEhrenfest, ProductLiouville  # noqa: E402
 from .product_hybrid import ProductHybrid  # noqa: E402
+from .product_koopman import ProductHybridKvH, ProductKvH, ProductKvN  # noqa: E402
 
 #: ``[model] kind`` → class for several classical spins (j ≥ 2, paper §4.4). The one place
 #: that says which kinds exist on products: a kind of :data:`MODELS` missing here is refused
 #: by :func:`product_model_class` (add it here to lift that).
 PRODUCT_MODELS: dict = {"liouville": ProductLiouville, "ehrenfest": ProductEhrenfest,
-                        "hybrid": ProductHybrid}
+                        "hybrid": ProductHybrid, "kvn": ProductKvN, "kvh": ProductKvH,
+                        "hybrid_kvh": ProductHybridKvH}
 
 
 def model_class_for(name, spins=1):

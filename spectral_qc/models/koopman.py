@@ -145,6 +145,10 @@ class KoopmanModel(ModelBase):
         return 1j * self.hbar * bracket - _apply(self.L, upsilon)
 
     # ------------------------------------------------------------ densities
+    def integrate_field(self, f):
+        """∫ f dA over the grid's sphere for grid fields ``(..., nlat, nphi)``; ``(...)``."""
+        return integrate(self.grid, f)
+
     def wave(self, state: WaveState):
         """Υ on the grid, ``(M, N, nlat, nphi)`` complex."""
         return wave_to_grid(self.grid, state.upsilon_lm)
@@ -166,16 +170,16 @@ class KoopmanModel(ModelBase):
     def quantum_density(self, state: WaveState):
         """ρ̂q = Σ_k ∫ Υ⁽ᵏ⁾Υ⁽ᵏ⁾† dA (paper eq. 32), ``(N, N)`` complex."""
         upsilon = self.wave(state)
-        return integrate(self.grid, np.einsum("ma...,mb...->ab...", upsilon, np.conj(upsilon)))
+        return self.integrate_field(np.einsum("ma...,mb...->ab...", upsilon, np.conj(upsilon)))
 
     def norm(self, state: WaveState) -> float:
         """∫ Σ_k ‖Υ⁽ᵏ⁾‖² dA."""
-        return float(integrate(self.grid, np.sum(np.abs(self.wave(state)) ** 2, axis=(0, 1))))
+        return float(self.integrate_field(np.sum(np.abs(self.wave(state)) ** 2, axis=(0, 1))))
 
     def energy_from(self, upsilon, grad_upsilon) -> float:
         """∫ ⟨Υ|𝓛_H Υ⟩ dA = Re ∫ Υ†(iħ{H, Υ} − LΥ) dA, summed over the ensemble."""
         lh = 1j * self.hbar * self.bracket_on_grid(grad_upsilon) - _apply(self.L, upsilon)
-        return float(np.real(integrate(self.grid, np.sum(np.conj(upsilon) * lh, axis=(0, 1)))))
+        return float(np.real(self.integrate_field(np.sum(np.conj(upsilon) * lh, axis=(0, 1)))))
 
     def energy(self, state: WaveState) -> float:
         """The conserved energy ∫⟨Υ|𝓛_H Υ⟩ dA (paper eq. 15/30), a float."""
