@@ -22,13 +22,6 @@ from .sphere import exponential_filter
 from .wavestates import WaveState
 
 
-def _filter(grid, u):
-    """The exponential filter of ``grid``: its own (a ProductGrid filters every factor) or
-    :func:`~spectral_qc.sphere.exponential_filter` of one sphere."""
-    own = getattr(grid, "exponential_filter", None)
-    return own(u) if own is not None else exponential_filter(grid, u)
-
-
 def _rk4(rate, y, dt):
     """One classical RK4 step of the autonomous linear system y' = rate(y)."""
     k1 = rate(y)
@@ -69,7 +62,7 @@ class KoopmanSplitStep:
             else:
                 u = _rk4(m.transport_rate, u, w * dt)
         if self.spectral_filter:
-            u = _filter(m.grid, u)
+            u = exponential_filter(m.grid, u)
         return WaveState(u)
 
 
@@ -88,7 +81,7 @@ class KoopmanRK4:
             raise ValueError(f"time step dt = {dt} must be finite and > 0")
         u = _rk4(self.model.rate, state.upsilon_lm, dt)
         if self.spectral_filter:
-            u = _filter(self.model.grid, u)
+            u = exponential_filter(self.model.grid, u)
         return WaveState(u)
 
 

@@ -30,6 +30,10 @@ class State:
     q_lm : ndarray (nlm,), complex, or None
         Coefficients of q = ln J, J the area ratio of the flow of X since the start of the
         run (:mod:`spectral_qc.characteristics`); None when not tracked.
+
+    On a ProductGrid (several spins) every array holds the grid's real tensor
+    coefficients instead: ``(ncoef,)``, ``(N², ncoef)`` and ``(ncoef,)`` float64, and J is
+    the ratio of the product measure dA_1 … dA_j.
     """
 
     rho_lm: np.ndarray

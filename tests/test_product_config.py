@@ -128,8 +128,6 @@ def test_one_spin_configs_keep_their_resolved_form():
      ["initial.classical.factors[0].kind = 'product'", "'von_mises_fisher', 'mixture'"]),
     ({"initial.classical.factors.0": {"kappa": 1.0, "bogus": 1}},
      ["initial.classical.factors[0].bogus: unknown key"]),
-    ({"model.kind": "kvn"}, ["model.kind = 'kvn'", "not available for several classical spins",
-                             "'liouville', 'ehrenfest', 'hybrid'"]),
     ({"model.kind": "hybird"}, ["model.kind = 'hybird'", "did you mean 'hybrid'"]),
     ({"model.regularization": "heat_kernel", "model.alpha": 0.01},
      ["model.regularization", "'ehrenfest' does not use a regularization"]),
@@ -166,13 +164,13 @@ def test_bad_two_spin_config_exits_2_with_one_line(tmp_path, capsys):
 
 # -------------------------------------------------- kinds, Hamiltonian, density
 def test_model_kinds_on_products_are_chosen_in_one_place():
-    assert set(PRODUCT_MODELS) == {"liouville", "ehrenfest", "hybrid"}
+    assert set(PRODUCT_MODELS) == {"liouville", "ehrenfest", "hybrid", "kvn", "kvh",
+                                   "hybrid_kvh"}
     for kind, cls in PRODUCT_MODELS.items():
         assert model_class_for(kind, 2) is cls and product_model_class(kind) is cls
         assert model_class_for(kind, 1).__name__ == cls.__name__.removeprefix("Product")
-    for kind in ("kvn", "kvh", "hybrid_kvh"):
-        with pytest.raises(ConfigError, match="not available for several classical spins"):
-            model_class_for(kind, 3)
+    with pytest.raises(ConfigError, match="did you mean 'hybrid'"):
+        model_class_for("hybird", 3)
 
 
 def test_expressions_in_several_spins_against_direct_formulas(rng):

@@ -349,7 +349,7 @@ def test_initial_state_from_a_config_of_vmf_factors():
     pg = ProductGrid([12, 12])
     PH = ProductHamiltonian([("Z", COUPLED)], spins=2)
     c, kappa = [[0.0, 0.6, 0.8], [1.0, 0.2, 0.0]], [1.0, 0.5]
-    factors = [NS(center=x, kappa=k) for x, k in zip(c, kappa)]
+    factors = [NS(kind="von_mises_fisher", center=x, kappa=k) for x, k in zip(c, kappa)]
     config = NS(initial=NS(classical=NS(kind="product", factors=factors),
                            quantum=NS(density=P0)))
     model = ProductHybridKvH(pg, PH)

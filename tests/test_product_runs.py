@@ -214,6 +214,36 @@ def test_other_product_kinds_run(tmp_path, kind):
         assert abs(ds["energy"].values[-1] - ds["energy"].values[0]) < 1e-12
 
 
+def test_koopman_config_run_equals_the_python_api(tmp_path):
+    """kind = "hybrid_kvh" on two spins: Simulation(config) against ProductHybridKvH by hand with
+    callables and their Euler derivatives Σ_a n_a·∇_{n_a}c written out (the phase term
+    L = Σ_a n_a·∇_{n_a}H − H comes from the expressions' own derivative in the config path)."""
+    from spectral_qc.models.product_koopman import ProductHybridKvH, product_initial_wave
+    from spectral_qc.product_hamiltonians import EulerCoefficient
+
+    sim = Simulation(write(tmp_path, kind="hybrid_kvh", t_end=0.1))
+    sim.run()
+    grid = ProductGrid([5, 6])
+    H = ProductHamiltonian([
+        ("I", EulerCoefficient(lambda a, b: 0.3 * (a * b).sum(0) + 0.2 * b[2],
+                               lambda a, b: 0.6 * (a * b).sum(0) + 0.2 * b[2])),
+        ("X", EulerCoefficient(lambda a, b: 0.5 * a[0], lambda a, b: 0.5 * a[0])),
+        ("Z", EulerCoefficient(lambda a, b: 0.5 * a[2] + 0.35, lambda a, b: 0.5 * a[2]))],
+        spins=2)
+    model = ProductHybridKvH(grid, H, hbar=1.0, spin_magnitude=(1.0, 1.5))
+    rho = von_mises_fisher_product(grid, [(1, 0, 1), (0, 1, 0)], [2.0, 1.5])
+    b = np.array([0.6, 0.0, 0.8])
+    density = 0.5 * np.array([[1 + b[2], b[0] - 1j * b[1]], [b[0] + 1j * b[1], 1 - b[2]]])
+    state = product_initial_wave(grid, rho, density)
+    step = model.make_integrator(sim.config.solver.scheme)
+    for _ in range(2):
+        state = step.step(state, 0.05)
+    assert sim.iteration == 2
+    ref = state.upsilon_lm
+    assert np.max(np.abs(sim.state.upsilon_lm - ref)) <= 1e-13 * np.max(np.abs(ref))
+    assert sim.dataset()["n_mean"].dims == ("time", "spin", "xyz")
+
+
 def test_a_stopped_two_spin_run_keeps_its_outputs(tmp_path, capsys):
     """A stop (here the spectral tail over a tight tail_max) on products: exit 3, status.json,
     every output up to the stop, failure.npz, the figures, and the message names the
@@ -253,3 +283,24 @@ def test_three_spins_run_from_a_config():
     assert abs(mass[0] - 1) < 1e-11                 # Gauss quadrature of ϱ0 on 6 latitudes
     assert np.max(np.abs(mass - mass[0])) < 1e-14    # conserved to round-off
     assert abs(ds["energy"].values[-1] - ds["energy"].values[0]) < 1e-5
+
+
+def test_spectral_filter_on_two_spins_filters_every_factor(tmp_path):
+    """[solver] spectral_filter = true on two spins: one step is the unfiltered step times
+    exp(−36 (l1/lmax1)^36) · exp(−36 (l2/lmax2)^36), from the factors' degrees by hand."""
+    raw = tomllib.loads(CONFIG.format(kind="ehrenfest", t_end=0.05, fields="false"))
+    plain = Simulation(raw)
+    plain.step()
+    raw["solver"] = {"spectral_filter": True}
+    filtered = Simulation(raw)
+    filtered.step()
+    g = filtered.grid
+    sigma = 1.0
+    for a, f in enumerate(g.factors):
+        sigma = sigma * np.exp(-36.0 * (g.degrees(a) / f.lmax) ** 36)
+    ref = sigma * plain.state.p_lm
+    assert np.max(np.abs(filtered.state.p_lm - ref)) <= 1e-15 * np.max(np.abs(ref))
+    assert np.max(np.abs(filtered.state.rho_lm - sigma * plain.state.rho_lm)) < 1e-16
+    top = sigma < 1e-3  # the top degrees of either spin: damped, not left as they were
+    assert top.any() and np.max(np.abs(plain.state.rho_lm[top])) > 0
+    assert np.max(np.abs(filtered.state.rho_lm[top])) < 1e-3 * np.max(np.abs(plain.state.rho_lm[top]))

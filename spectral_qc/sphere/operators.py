@@ -103,8 +103,11 @@ def exponential_filter(grid, f_lm, *, order=36, strength=36.0):
     """Exponential spectral filter ``exp(-strength (l/lmax)^order) f_lm``.
 
     With the defaults the top degree is damped by e^-36 ≈ 2e-16 per application and
-    degrees below 0.7 lmax by less than 1e-4 relative.
+    degrees below 0.7 lmax by less than 1e-4 relative. On a ProductGrid (several spins)
+    it is the product of the factors' filters (:meth:`ProductGrid.exponential_filter`).
     """
+    if hasattr(grid, "factors"):
+        return grid.exponential_filter(f_lm, order=order, strength=strength)
     sigma = np.exp(-strength * (grid.l / grid.lmax) ** order)
     return sigma * np.asarray(f_lm)
 
