@@ -301,18 +301,10 @@ def factor_tails(grid, state) -> tuple:
     Frobenius norm over P's components, the mean included, as the ``spectral_tail``
     diagnostic) in the top :data:`FACTOR_TAIL_FRACTION` of that spin's degrees,
     l_a > (1 − FACTOR_TAIL_FRACTION) lmax_a. A tuple of j floats in [0, 1]."""
-    fields = [np.asarray(c) for c in (getattr(state, "rho_lm", None), getattr(state, "p_lm", None))
+    fields = [c for c in (getattr(state, "rho_lm", None), getattr(state, "p_lm", None))
               if c is not None]
-    tails = []
-    for a, f in enumerate(grid.factors):
-        top = grid.degrees(a) > np.floor((1 - FACTOR_TAIL_FRACTION) * f.lmax)
-        fractions = [0.0]
-        for c in fields:
-            power = (c.reshape(-1, grid.ncoef) ** 2).sum(axis=0)
-            total = power.sum()
-            fractions.append(float(power[top].sum() / total) if total > 0 else 0.0)
-        tails.append(max(fractions))
-    return tuple(tails)
+    per_field = [grid.tail_fractions(c, FACTOR_TAIL_FRACTION) for c in fields]
+    return tuple(max([0.0] + [t[a] for t in per_field]) for a in range(grid.j))
 
 
 def spin_to_raise(grid, state) -> str:

@@ -290,21 +290,9 @@ def tail_fraction(grid, f_lm, fraction=TAIL_FRACTION):
 
 def product_tail_fraction(grid, c, fraction=TAIL_FRACTION):
     """The largest over the factors a of the fraction of ∫|F|² dA_1 … dA_j in the top
-    ``fraction`` of factor a's degrees (l_a > (1 − fraction)·lmax_a), on a ProductGrid.
-
-    ``c`` ``(..., ncoef)``: one field or the components of one matrix field (powers summed
-    over the leading dimensions, the total including the mean, as :func:`tail_fraction`;
-    for j = 1 the two agree). Returns 0 for an empty or zero field.
-    """
-    if np.size(c) == 0:
-        return 0.0
-    power = (np.asarray(c) ** 2).reshape(-1, grid.ncoef).sum(axis=0)  # orthonormal basis
-    total = power.sum()
-    if not total > 0:
-        return 0.0
-    tails = [power[grid.degrees(a) >= int(np.floor((1 - fraction) * f.lmax)) + 1].sum()
-             for a, f in enumerate(grid.factors)]
-    return float(max(tails) / total)
+    ``fraction`` of factor a's degrees (:meth:`ProductGrid.tail_fractions`; for j = 1 it
+    agrees with :func:`tail_fraction`). Returns 0 for an empty or zero field."""
+    return max(grid.tail_fractions(c, fraction))
 
 
 def state_spectral_tail(grid, state):

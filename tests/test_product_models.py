@@ -188,21 +188,14 @@ def test_coupled_ehrenfest_state_converges_at_second_order_with_strang():
 
 
 def _ehrenfest_trajectories(n1, n2, b, t, S=(1.0, 1.4), hbar=0.5):
-    """The characteristics of :func:`_coupled_ehrenfest` (solver-free, DOP853):
-    dn_a/dt = (1/S_a)(∇_a h0 + Σ_k b_k ∇_a h_k) × n_a, db/dt = (2/ħ) h × b, for
-    H = h0·1 + h·σ with h0 = 0.8 n1·n2 + 0.3 n2z, h = (0.6 n1x, 0.3, 0.4 n1z)."""
+    """The characteristics of :func:`_coupled_ehrenfest` (solver-free, DOP853; the
+    right-hand side is the two-spin study's, validation/studies/product_characteristics.py)."""
+    from validation.studies.product_characteristics import characteristics_rhs
+
     k = n1.shape[1]
-
-    def rhs(_t, y):
-        n1, n2, b = y.reshape(3, 3, k)
-        g1 = 0.8 * n2 + np.stack([0.6 * b[0], 0 * b[0], 0.4 * b[2]])
-        g2 = 0.8 * n1 + np.array([0.0, 0.0, 0.3])[:, None]
-        h = np.stack([0.6 * n1[0], 0.3 + 0 * n1[0], 0.4 * n1[2]])
-        return np.concatenate([np.cross(g1, n1, axis=0) / S[0], np.cross(g2, n2, axis=0) / S[1],
-                               2 / hbar * np.cross(h, b, axis=0)]).ravel()
-
     y0 = np.concatenate([n1, n2, b]).ravel()
-    sol = solve_ivp(rhs, (0, t), y0, method="DOP853", rtol=1e-12, atol=1e-13)
+    sol = solve_ivp(characteristics_rhs(k, S, hbar), (0, t), y0, method="DOP853",
+                    rtol=1e-12, atol=1e-13)
     return sol.y[:, -1].reshape(3, 3, k)
 
 

@@ -306,6 +306,24 @@ class ProductGrid:
         """Degree l_a of every product coefficient, ``(ncoef,)``."""
         return self.per_factor([f.l if b == a else np.ones(f.ncoef) for b, f in enumerate(self.factors)])
 
+    def tail_fractions(self, c, fraction=0.1):
+        """Per spin a, the fraction of ∫|F|² dA_1 … dA_j in the top ``fraction`` of spin a's
+        degrees (l_a > (1 − fraction)·lmax_a): a tuple of j floats.
+
+        ``c`` ``(..., ncoef)``: one field or the components of one matrix field (powers summed
+        over the leading axes: the Frobenius norm; the total includes the mean, so that
+        fields vanishing to round-off give no spurious ratio). 0 for an empty or zero field.
+        """
+        c = np.asarray(c)
+        if c.size == 0:
+            return (0.0,) * self.j
+        power = (c.reshape(-1, self.ncoef) ** 2).sum(axis=0)  # orthonormal basis: Parseval
+        total = power.sum()
+        if not total > 0:
+            return (0.0,) * self.j
+        return tuple(float(power[self.degrees(a) > np.floor((1 - fraction) * f.lmax)].sum()
+                           / total) for a, f in enumerate(self.factors))
+
     def heat_kernel(self, c, alpha):
         """exp(Σ_a α_a ∇_a²) f: ``Π_a exp(−α_a l_a(l_a+1))`` per coefficient; α ≥ 0."""
         alphas = _as_list(alpha, self.j, "alpha")

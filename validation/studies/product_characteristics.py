@@ -38,15 +38,19 @@ def case_terms():
             ("X", lambda n1, n2: 0.6 * n1[0]), ("Z", lambda n1, n2: 0.4 * n1[2]), ("Y", 0.3)]
 
 
-def _rhs(k):
-    """Right-hand side of the characteristics of ``k`` trajectories, y = (n1, n2, b)."""
+def characteristics_rhs(k, spins=S, hbar=HBAR):
+    """Right-hand side of the characteristics of ``k`` trajectories, y = (n1, n2, b):
+    dn_a/dt = (1/S_a)(∇_a h0 + Σ_k b_k ∇_a h_k) × n_a, db/dt = (2/ħ) h × b, for
+    H = h0·1 + h·σ with h0 = 0.8 n1·n2 + 0.3 n2z, h = (0.6 n1x, 0.3, 0.4 n1z) (solver-free;
+    the tests use it too)."""
     def rhs(_t, y):
         n1, n2, b = y.reshape(3, 3, k)
         g1 = 0.8 * n2 + np.stack([0.6 * b[0], 0 * b[0], 0.4 * b[2]])
         g2 = 0.8 * n1 + np.array([0.0, 0.0, 0.3])[:, None]
         h = np.stack([0.6 * n1[0], 0.3 + 0 * n1[0], 0.4 * n1[2]])
-        return np.concatenate([np.cross(g1, n1, axis=0) / S[0], np.cross(g2, n2, axis=0) / S[1],
-                               2 / HBAR * np.cross(h, b, axis=0)]).ravel()
+        return np.concatenate([np.cross(g1, n1, axis=0) / spins[0],
+                               np.cross(g2, n2, axis=0) / spins[1],
+                               2 / hbar * np.cross(h, b, axis=0)]).ravel()
     return rhs
 
 
@@ -58,7 +62,7 @@ def trajectories(n1, n2, times, *, rtol=1e-12, atol=1e-13):
     k = n1.shape[1]
     y0 = np.concatenate([n1, n2, np.repeat(B0[:, None], k, 1)]).ravel()
     times = np.atleast_1d(np.asarray(times, float))
-    sol = solve_ivp(_rhs(k), (0.0, times[-1]), y0, t_eval=times, method="DOP853",
+    sol = solve_ivp(characteristics_rhs(k), (0.0, times[-1]), y0, t_eval=times, method="DOP853",
                     rtol=rtol, atol=atol)
     return sol.y.reshape(3, 3, k, -1)[:2].transpose(3, 0, 1, 2)
 
