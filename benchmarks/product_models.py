@@ -7,6 +7,8 @@ the same process. Per lmax (both factors the same), the case of docs/performance
   H = 0.8 n1·n2 + 0.3 n1z + ½ n2z², X_H computed once);
 * ``ehrenfest``: ``fields`` + ``transport_tendency`` + ``generator_components`` (what one RK4
   stage needs, as benchmarks/run.py), N = 2, H = 0.8 n1·n2 + 0.6 n1x σx + 0.4 n1z σz + 0.3 σy;
+* ``hybrid``, ``hybrid_heat_kernel``: the same stage of the hybrid model with the same H
+  (plain, and with the heat kernel at α = 0.01);
 * ``step_peak_MB``: tracemalloc peak of one Ehrenfest Strang step (beyond the model and the
   state), and ``model_MB``: the model's stored fields (h and the non-zero parts of ∇h);
 * ``rss_step_MB``: the resident-set high-water mark of a fresh process that sets up the
@@ -32,6 +34,7 @@ import numpy as np
 from spectral_qc.integrators import make_integrator
 from spectral_qc.models.product import (ProductEhrenfest, ProductLiouville, product_state,
                                         von_mises_fisher_product)
+from spectral_qc.models.product_hybrid import ProductHybrid
 from spectral_qc.product_hamiltonians import ProductHamiltonian
 from spectral_qc.sphere.product import ProductGrid
 
@@ -56,6 +59,13 @@ def ehrenfest(grid):
 
 
 
+def hybrid(grid, regularization="none", alpha=0.0):
+    """The Ehrenfest case's H and spins in the hybrid model (eq. 55 with the ħ-terms)."""
+    e = ehrenfest(grid)
+    return ProductHybrid(grid, e.hamiltonian, hbar=0.5, spin_magnitude=(1.0, 1.5),
+                         regularization=regularization, alpha=alpha)
+
+
 def tendencies(lmax, repeats=3):
     g = ProductGrid([lmax, lmax])
     c = np.random.default_rng(3).normal(size=g.ncoef)
@@ -76,6 +86,16 @@ def tendencies(lmax, repeats=3):
         m.generator_components(f)
     out["ehrenfest_pairs"] = _best(stage, repeats) / pair
     out["ehrenfest_ms"] = 1e3 * _best(stage, 1)
+    del m
+    for key, reg, alpha in (("hybrid", "none", 0.0), ("hybrid_heat_kernel", "heat_kernel", 0.01)):
+        m = hybrid(g, reg, alpha)
+
+        def stage():
+            f = m.fields(s)
+            m.transport_tendency(s, f)
+            m.generator_components(f)
+        out[key + "_pairs"] = _best(stage, repeats) / pair
+        del m
     return out
 
 

@@ -172,7 +172,8 @@ def qubit_quantum_generator(rho, grad_rho, p, grad_p, grad_h_scaled, hbar):
     Evaluated as c⃗ = b⃗ + p⃗ × l⃗ = q⃗_θ × ĥ_φ − q⃗_φ × ĥ_θ with q⃗_k = p⃗_k + (ϱ_k/2ϱ) p⃗,
     g⃗ = −ħ c⃗ and g_0 = (ħ/√2) p⃗·c⃗ (p⃗·(p⃗ × l⃗) = 0): one pair of cross products.
     """
-    if p.ndim == 3:  # compiled, the same arithmetic
+    full = np.shape(rho) == p.shape[1:] == grad_p.shape[2:] == grad_h_scaled.shape[2:]
+    if full:  # compiled, the same arithmetic (pointwise: any grid, one sphere or a product)
         g = np.empty(p.shape)
         flat = hm._flat
         gr = flat(grad_rho)
