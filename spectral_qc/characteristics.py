@@ -261,7 +261,8 @@ def failure_cause(grid, state, *, iteration, model_cause=None, time=None, previo
             return (f"the initial state is not representable on the lmax = {_lmax_text(lmax)} "
                     "grid (its truncation undershoots); raise [grid] lmax = "
                     f"{_lmax_text(lmax)}{spin_to_raise(grid, state)} or lower the kappa of "
-                    "[initial.classical] factors"), None
+                    "[initial.classical] factors (in that spin's entry, or in each component "
+                    "of a mixture entry)"), None
         return (f"the initial state is not representable on the lmax = {lmax} grid (its "
                 "truncation undershoots); raise [grid] lmax or lower [initial.classical] kappa"), None
     if model_cause is not None:
@@ -335,7 +336,8 @@ def under_resolution(lmax, health="", spins=None):
                 f"scale{health}; raise [grid] lmax = {_lmax_text(lmax)}{spins or ''} (on one "
                 "spin this helps: measured on the exact-comparison case at I = 5, the "
                 "Ehrenfest stop moves from t = 5.6 at lmax 31 to 7.2 at 63, lmax 127 runs to "
-                "t = 10, and dt 0.1 → 0.025 leaves it at 5.6), or shorten [time] t_end")
+                "t = 10, and dt 0.1 → 0.025 leaves it at 5.6), shorten [time] t_end, or set "
+                "[solver] spectral_filter = true")
     return (f"under-resolution: fine structure reached the lmax = {lmax} grid scale{health}; "
             "raise [grid] lmax (this helps: measured on the exact-comparison case at I = 5, "
             "the Ehrenfest stop moves from t = 5.6 at lmax 31 to 7.2 at 63, lmax 127 runs to "

@@ -195,7 +195,7 @@ def test_under_resolution_names_the_per_spin_lmax_key(spin):
     assert crossing is None and cause.startswith("under-resolution")
     assert "lmax = [9, 11] grid scale while the flow is smooth (min J = 1)" in cause
     assert f"raise [grid] lmax = [9, 11], first entry {spin + 1} (spin {spin + 1}" in cause
-    assert "spectral_filter" not in cause  # (the product path has no spectral filter)
+    assert "[solver] spectral_filter = true" in cause  # the filter works on products too
     untracked, _ = ch.failure_cause(g, _state(g, None, spin), iteration=5)
     assert untracked.startswith("under-resolution") and f"first entry {spin + 1}" in untracked
 
