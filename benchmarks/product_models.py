@@ -77,26 +77,23 @@ def tendencies(lmax, repeats=3):
     m.transport_tendency(s)  # X_H once
     out["liouville_pairs"] = _best(lambda: m.transport_tendency(s), repeats) / pair
     del m, s
-    m = ehrenfest(g)
     s = product_state(g, rho, P0)
+    m = ehrenfest(g)
+    out["ehrenfest_pairs"] = _best(_stage(m, s), repeats) / pair
+    out["ehrenfest_ms"] = 1e3 * _best(_stage(m, s), 1)
+    del m
+    for key, reg, alpha in (("hybrid", "none", 0.0), ("hybrid_heat_kernel", "heat_kernel", 0.01)):
+        out[key + "_pairs"] = _best(_stage(hybrid(g, reg, alpha), s), repeats) / pair
+    return out
 
+
+def _stage(m, s):
+    """What one RK4 stage of model ``m`` computes at state ``s`` (as benchmarks/run.py)."""
     def stage():
         f = m.fields(s)
         m.transport_tendency(s, f)
         m.generator_components(f)
-    out["ehrenfest_pairs"] = _best(stage, repeats) / pair
-    out["ehrenfest_ms"] = 1e3 * _best(stage, 1)
-    del m
-    for key, reg, alpha in (("hybrid", "none", 0.0), ("hybrid_heat_kernel", "heat_kernel", 0.01)):
-        m = hybrid(g, reg, alpha)
-
-        def stage():
-            f = m.fields(s)
-            m.transport_tendency(s, f)
-            m.generator_components(f)
-        out[key + "_pairs"] = _best(stage, repeats) / pair
-        del m
-    return out
+    return stage
 
 
 def step_memory(lmax):

@@ -84,17 +84,18 @@ def product_density(grid, factors) -> np.ndarray:
     rho = np.ones(())
     for n, f in zip(grid.n, factors):
         if f.kind == "von_mises_fisher":
-            value = _vmf_values(n, f.center, f.kappa)
+            value = von_mises_fisher_values(n, f.center, f.kappa)
         else:
             weights = np.array([w for _, _, w in f.components], float)
-            value = sum(w * _vmf_values(n, c, k) for c, k, w in f.components) / weights.sum()
+            value = sum(w * von_mises_fisher_values(n, c, k) for c, k, w in f.components) / weights.sum()
         rho = rho * value
     return np.broadcast_to(rho, grid.shape)
 
 
-def _vmf_values(n, center, kappa) -> np.ndarray:
-    """C exp(κ (n·c − 1)) at the unit vectors ``n`` (3, ...) (the normalization and formula
-    of :func:`spectral_qc.models.product.von_mises_fisher_product`)."""
+def von_mises_fisher_values(n, center, kappa) -> np.ndarray:
+    """C exp(κ (n·c − 1)) at the unit vectors ``n`` (3, ...), C = κ/(2π(1 − e^{−2κ})) (1/(4π)
+    for κ = 0): one factor of a product density (:func:`product_density`,
+    :func:`spectral_qc.models.product.von_mises_fisher_product`)."""
     c = np.asarray(center, float) / np.linalg.norm(center)
     norm = 1 / (4 * np.pi) if kappa == 0 else kappa / (2 * np.pi * (1 - np.exp(-2 * kappa)))
     return norm * np.exp(kappa * (np.tensordot(c, n, axes=(0, 0)) - 1))

@@ -44,6 +44,7 @@ from spectral_qc.models.product import ProductEhrenfest, product_state, von_mise
 from spectral_qc.models.product_hybrid import ProductHybrid
 from spectral_qc.product_hamiltonians import ProductHamiltonian
 from spectral_qc.sphere.product import ProductGrid
+from validation.report import jsonable
 
 HERE = Path(__file__).resolve().parent
 CASE = {"J": 0.3, "h2": 0.1, "c1": [1.0, 0.0, 1.0], "c2": [0.0, 1.0, 1.0],
@@ -314,8 +315,7 @@ def main(argv=None):
     res["wall_s"] = time.perf_counter() - t0
     (args.out / "results").mkdir(parents=True, exist_ok=True)
     (args.out / "results" / "exact_comparison_two_spins.json").write_text(
-        json.dumps(res, indent=1, default=lambda x: [x.real, x.imag]
-                   if isinstance(x, complex) else str(x)))
+        json.dumps(jsonable(res), indent=1, default=str))
     figure(res, args.out / "figures" / "exact_comparison_two_spins.png")
     print(res["markdown"])
     for k, v in res["checks"].items():

@@ -24,9 +24,29 @@ import numpy as np
 from .. import hermitian as hm
 from ..errors import ConfigError
 from ..sphere.product import _as_list
-from ..states import State
+from ..states import State, von_mises_fisher_values
 from .base import Fields, trace_is_constant
 from .classical import Ehrenfest, Liouville
+
+
+def product_model_setup(model, grid, hamiltonian, hbar, spin_magnitude) -> np.ndarray:
+    """Check and set the attributes every model of j spins shares (``grid``, ``hamiltonian``,
+    ``N``, ``hbar``, ``spin_magnitude`` = S_1, ``spin_magnitudes``; ``H = None``) and return
+    H's real components h ``(N², *shape)``: ModelBase's attributes, but H only as h (the
+    complex matrix field is never formed: it would be the largest array of the set-up)."""
+    s = [float(x) for x in _as_list(spin_magnitude, grid.j, "model.spin_magnitude")]
+    if not all(x > 0 for x in s):
+        raise ConfigError(f"model.spin_magnitude = {spin_magnitude!r}: every S_a must be > 0")
+    if not hbar > 0:
+        raise ConfigError(f"hbar = {hbar} must be > 0")
+    if model.scalar_only and int(hamiltonian.N) != 1:
+        raise ConfigError(f"{model.name} needs a scalar Hamiltonian (N = 1), got N = "
+                          f"{hamiltonian.N}; use {model.matrix_alternative}")
+    model.grid, model.hamiltonian, model.N = grid, hamiltonian, int(hamiltonian.N)
+    model.hbar, model.spin_magnitude, model.spin_magnitudes = float(hbar), s[0], tuple(s)
+    model.H = None
+    return np.ascontiguousarray(np.broadcast_to(hamiltonian.components(grid.n),
+                                                (model.N ** 2,) + grid.shape))
 
 
 class ProductTransport:
@@ -48,21 +68,7 @@ class ProductTransport:
     """
 
     def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
-        s = [float(x) for x in _as_list(spin_magnitude, grid.j, "model.spin_magnitude")]
-        if not all(x > 0 for x in s):
-            raise ConfigError(f"model.spin_magnitude = {spin_magnitude!r}: every S_a must be > 0")
-        if not hbar > 0:
-            raise ConfigError(f"hbar = {hbar} must be > 0")
-        if self.scalar_only and int(hamiltonian.N) != 1:
-            raise ConfigError(f"{self.name} needs a scalar Hamiltonian (N = 1), got N = "
-                              f"{hamiltonian.N}; use {self.matrix_alternative}")
-        # ModelBase's attributes, but H only as its real components h (the complex matrix
-        # field is never formed: it would be the largest array of the set-up)
-        self.grid, self.hamiltonian, self.N = grid, hamiltonian, int(hamiltonian.N)
-        self.hbar, self.spin_magnitude, self.spin_magnitudes = float(hbar), s[0], tuple(s)
-        self.H = None
-        self.h = np.ascontiguousarray(np.broadcast_to(hamiltonian.components(grid.n),
-                                                      (self.N ** 2,) + grid.shape))
+        self.h = product_model_setup(self, grid, hamiltonian, hbar, spin_magnitude)
         self.h_lm = grid.analysis(self.h)
         self.grad_h_terms = self._compact_gradients(self.h_lm)
         self._static_x = None  # X = X_H of a classical model (N = 1, 𝒦 = H): computed once
@@ -281,9 +287,7 @@ def von_mises_fisher_product(grid, centers, kappas):
     """
     rho = np.ones(())
     for n, c, k in zip(grid.n, centers, _as_list(kappas, grid.j, "kappa")):
-        c = np.asarray(c, float) / np.linalg.norm(c)
-        norm = 1 / (4 * np.pi) if k == 0 else k / (2 * np.pi * (1 - np.exp(-2 * k)))
-        rho = rho * (norm * np.exp(k * (np.tensordot(c, n, axes=(0, 0)) - 1)))
+        rho = rho * von_mises_fisher_values(n, c, k)
     return np.broadcast_to(rho, grid.shape)
 
 

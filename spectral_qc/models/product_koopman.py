@@ -41,11 +41,10 @@ import numpy as np
 from .. import hermitian as hm
 from ..diagnostics import Diagnostic, product_tail_fraction
 from ..errors import ConfigError
-from ..sphere.product import _as_list
 from ..states import product_density
 from ..wavestates import WaveState, koopman_initial_wave, wave_from_grid
 from .koopman import KoopmanModel, _apply
-from .product import ProductTransport
+from .product import ProductTransport, product_model_setup
 
 class ProductKoopman(KoopmanModel):
     """A Koopman wave equation of j classical spins (see the module docstring).
@@ -71,19 +70,8 @@ class ProductKoopman(KoopmanModel):
     name = "product_koopman"
 
     def __init__(self, grid, hamiltonian, *, hbar=1.0, spin_magnitude=1.0):
-        s = [float(x) for x in _as_list(spin_magnitude, grid.j, "model.spin_magnitude")]
-        if not (hbar > 0 and all(x > 0 for x in s)):
-            raise ConfigError(f"hbar = {hbar} and model.spin_magnitude = {spin_magnitude!r} "
-                              f"must be > 0")
-        if self.scalar_only and int(hamiltonian.N) != 1:
-            raise ConfigError(f"{self.name} needs a scalar Hamiltonian (N = 1), got N = "
-                              f"{hamiltonian.N}; use {self.matrix_alternative}")
-        self.grid, self.hamiltonian, self.N = grid, hamiltonian, int(hamiltonian.N)
-        self.hbar, self.spin_magnitude, self.spin_magnitudes = float(hbar), s[0], tuple(s)
+        h = product_model_setup(self, grid, hamiltonian, hbar, spin_magnitude)
         full = (self.N, self.N) + grid.shape
-        h = np.ascontiguousarray(np.broadcast_to(hamiltonian.components(grid.n),
-                                                 (self.N ** 2,) + grid.shape))
-        self.H = None  # H itself is not needed after this (as in ProductTransport)
         self.grad_h_terms = ProductTransport._compact_gradients(self, grid.analysis(h))
         self._trace_gradient, self._matrix_gradient = self._split_gradients()
         if self.phase_term:
